@@ -1,0 +1,43 @@
+"""The `fewshot` command line: it only parses arguments and calls the library.
+
+Each command is registered by a small ``add_<name>_command(subcommands)`` function that
+lives next to the library code it calls; list it in ``COMMANDS`` to expose it.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+
+COMMANDS = [
+    "fewshot_lib.environment:add_env_command",
+    "fewshot_lib.course:add_course_command",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fewshot",
+        description="Few-shot talking-head models (Zakharov et al., ICCV 2019): the course's command line.",
+    )
+    parser.add_argument("--version", action="version", version=f"fewshot_lib {__version__}")
+    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for entry in COMMANDS:
+        module, function = entry.split(":")
+        getattr(importlib.import_module(module), function)(subcommands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

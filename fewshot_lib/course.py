@@ -1,0 +1,60 @@
+"""Run the whole course headlessly: every notebook, in order, executed with papermill.
+
+``fewshot course`` (or ``make course``) gives a user the executed notebooks, with their
+figures, trained models and videos, without opening Jupyter.
+"""
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+NOTEBOOK = re.compile(r"^\d\d_.+\.ipynb$")
+
+
+def course_notebooks(folder: str | Path) -> list[Path]:
+    """The course's notebooks (``NN_name.ipynb``) in ``folder``, in course order."""
+    notebooks = sorted(p for p in Path(folder).iterdir() if NOTEBOOK.match(p.name))
+    if not notebooks:
+        raise FileNotFoundError(f"no NN_*.ipynb notebooks in {folder}")
+    return notebooks
+
+
+def run_course(notebooks_dir: str | Path, out_dir: str | Path, smoke: bool = False,
+               only: list[str] | None = None, timeout: int | None = None) -> list[Path]:
+    """Execute each notebook into ``out_dir``; their own outputs go to ``out_dir/runs``.
+
+    ``smoke`` runs the tiny smoke mode instead of the real course; ``only`` keeps the
+    notebooks whose file name starts with one of its prefixes (e.g. ``["00", "03"]``).
+    Returns the executed notebooks' paths. Stops at the first notebook that fails.
+    """
+    import papermill
+
+    notebooks_dir, out_dir = Path(notebooks_dir).resolve(), Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    notebooks = [p for p in course_notebooks(notebooks_dir) if not only or p.name.startswith(tuple(only))]
+    # The kernels inherit these: the library's config reads them (see fewshot_lib.config).
+    os.environ["FEWSHOT_SMOKE"] = "1" if smoke else "0"
+    os.environ["FEWSHOT_RUNS"] = str(out_dir / "runs")
+    print(f"Running {len(notebooks)} notebooks ({'smoke' if smoke else 'full'} mode) into {out_dir}")
+    executed = []
+    for notebook in notebooks:
+        start = time.perf_counter()
+        print(f"  {notebook.name} ...", flush=True)
+        papermill.execute_notebook(str(notebook), str(out_dir / notebook.name), cwd=str(notebooks_dir),
+                                   kernel_name="python3", progress_bar=False, execution_timeout=timeout)
+        print(f"  {notebook.name} done in {time.perf_counter() - start:.0f} s", flush=True)
+        executed.append(out_dir / notebook.name)
+    print(f"\nExecuted notebooks: {out_dir}\nTheir outputs (models, figures, videos): {out_dir / 'runs'}")
+    return executed
+
+
+def add_course_command(subcommands) -> None:
+    p = subcommands.add_parser("course", help="run every notebook headlessly (papermill) into an output folder")
+    p.add_argument("--notebooks", default="notebooks", help="folder holding NN_*.ipynb (default: notebooks)")
+    p.add_argument("--out", default="build/notebooks", help="output folder (default: build/notebooks)")
+    p.add_argument("--smoke", action="store_true", help="tiny smoke mode instead of the real course")
+    p.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks, e.g. --only 00 03")
+    p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    p.set_defaults(run=lambda a: run_course(a.notebooks, a.out, a.smoke, a.only, a.timeout) and 0)
