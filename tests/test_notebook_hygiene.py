@@ -1,5 +1,6 @@
 """Static rules every committed notebook follows (see docs/STYLE.md)."""
 import re
+import shlex
 from pathlib import Path
 
 import nbformat
@@ -36,7 +37,7 @@ def problems(path: Path, name: str | None = None) -> list[str]:
         for line in cell.source.splitlines():
             match = INSTALL.match(line)
             if match:
-                bare = [a for a in match["args"].split() if not a.startswith(("-", '"', "'"))]
+                bare = [a for a in shlex.split(match["args"], posix=False) if not a.startswith(("-", '"', "'"))]
                 if bare:
                     found.append(f"code cell {i}: unquoted requirement(s) {bare} in `{line.strip()}`")
         if ABSOLUTE_PATH.search(cell.source):
