@@ -1,0 +1,1 @@
+"""Training: the meta-learning trainer, checkpoints, and distributed runs."""
