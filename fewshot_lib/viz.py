@@ -39,3 +39,35 @@ def draw_method_overview(ax=None):
                                      arrowstyle="-|>", mutation_scale=18, color="#333333"))
     ax.set_title("Few-shot talking heads (Zakharov et al., ICCV 2019)", fontsize=13)
     return ax
+
+
+def to_image(x):
+    """A tensor image in [-1, 1] (3, H, W) → numpy uint8 (H, W, 3), for plotting."""
+    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+
+
+def sample_grid(batch: dict, columns=("target", "target_sketch", "x_hat"),
+                titles=("target $x_t$", "sketch $y_t$", "generated $\\hat x$")):
+    """One row per episode: the real target, its sketch, the generated frame (and more columns)."""
+    rows = len(batch[columns[0]])
+    fig, axes = plt.subplots(rows, len(columns), figsize=(1.8 * len(columns), 1.8 * rows), squeeze=False)
+    for r in range(rows):
+        for c, key in enumerate(columns):
+            axes[r, c].imshow(to_image(batch[key][r]))
+            axes[r, c].axis("off")
+            if r == 0:
+                axes[r, c].set_title(titles[c], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_losses(rows: list[dict], keys=("L_CNT", "L_ADV", "L_MCH", "L_DSC")):
+    """Training curves from the logged rows (one panel per loss term present)."""
+    keys = [k for k in keys if k in rows[0]]
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.6), squeeze=False)
+    steps = [row["step"] for row in rows]
+    for ax, key in zip(axes[0], keys):
+        ax.plot(steps, [row[key] for row in rows])
+        ax.set(title=key, xlabel="step")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,319 @@
+"""Meta-learning (paper, Sec. 3.2): train E, G, P and D on K-shot episodes of many videos.
+
+One iteration, on a batch of B episodes (K frames x_k, y_k of video i, and a target x_t, y_t)::
+
+    ê = (1/K) Σ_k E(x_k, y_k)                      embed the K frames
+    x̂ = G(y_t, ê)                                  generate the target pose
+    E, G, P step on  L_CNT(x̂, x_t) + L_ADV + L_MCH  (Adam, lr 5e-5)
+    then twice: D step on L_DSC(x_t, x̂.detach())   (Adam, lr 2e-4: TTUR)
+
+L_MCH = (1/K) Σ_k ‖W_i − e_k‖₁ pulls E's embeddings and D's column W_i together. Its two
+sides are explicit here: the E/G step pulls e towards a *detached* W_i, and each D step
+pulls W_i towards the *detached* e (and D's other parameters follow L_DSC). The FF variant
+switches L_MCH off (``variant="FF"``).
+
+Episodes for step s are drawn from ``numpy.random.default_rng([seed, s])``, so a run that
+is stopped and resumed draws exactly the batches an uninterrupted run would: on the CPU the
+losses are bit-identical. Introduced in notebook 06.
+"""
+from __future__ import annotations
+
+import json
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import __version__
+from ..losses import LossWeights, adversarial_loss, build_content_loss, discriminator_hinge_loss, embedding_match_loss
+from ..models import Discriminator, Embedder, Generator, ModelConfig, get_preset
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+VARIANTS = ("FT", "FF")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+CHECKPOINT = "checkpoint.pt"
+LOG = "log.jsonl"
+PREVIEW_STEP = 2**40   # the sample grids always show the episodes of this (never trained) step
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to meta-train; printed into the log and saved in every checkpoint."""
+
+    steps: int = 2000
+    batch_size: int = 4              # episodes per step (the paper leaves it open: 2-8)
+    k: int = 8                       # K frames per episode for the embedder
+    lr_g: float = 5e-5               # Adam for E, G, P
+    lr_d: float = 2e-4               # Adam for D, W, w₀, b (two-time-scale update rule)
+    betas: tuple[float, float] = (0.5, 0.999)
+    d_steps: int = 2                 # D steps per E/G step
+    variant: str = "FT"              # "FT": with L_MCH (fine-tunable); "FF": without
+    content_fallback: str = "pixel"  # what replaces L_CNT without VGG weights (see losses.build_content_loss)
+    precision: str = "auto"          # auto: bf16 on GPUs that have it, else fp16 + loss scaling; fp32 on CPU
+    seed: int = 0
+    log_every: int = 10
+    sample_every: int = 200
+    checkpoint_every: int = 200
+
+    def __post_init__(self):
+        object.__setattr__(self, "betas", tuple(self.betas))
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant={self.variant!r}: use 'FT' (with L_MCH) or 'FF' (without)")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision={self.precision!r}: choose one of {', '.join(PRECISIONS)}")
+        if min(self.steps, self.batch_size, self.k, self.d_steps) < 1:
+            raise ValueError("steps, batch_size, k and d_steps must all be at least 1")
+
+    def loss_weights(self) -> LossWeights:
+        weights = LossWeights()
+        return weights if self.variant == "FT" else weights.feed_forward()
+
+
+def choose_precision(requested: str, device: torch.device) -> torch.dtype:
+    """The autocast dtype: fp32 on CPU/MPS, bf16 on GPUs that support it, fp16 otherwise."""
+    if requested == "auto":
+        if device.type != "cuda":
+            return torch.float32
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if requested != "fp32" and device.type != "cuda":
+        raise ValueError(f"precision={requested!r} needs a CUDA GPU; use fp32 (or auto) on {device.type}")
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[requested]
+
+
+def sample_episodes(dataset, step: int, batch_size: int, seed: int) -> list[tuple[int, int, list[int]]]:
+    """The episodes of step ``step``: ``(video, target, K frame indices)`` each, target ∉ K frames."""
+    rng = np.random.default_rng([seed, step])
+    episodes = []
+    for video in rng.integers(len(dataset), size=batch_size):
+        frames = rng.permutation(dataset.num_frames(int(video)))[: dataset.k + 1]
+        episodes.append((int(video), int(frames[0]), [int(t) for t in frames[1:]]))
+    return episodes
+
+
+def collate(items: list[dict[str, Any]], device: torch.device) -> dict[str, torch.Tensor]:
+    """Stack episode dicts into a batch on ``device``."""
+    return {key: torch.stack([torch.as_tensor(item[key]) for item in items]).to(device) for key in items[0]}
+
+
+class MetaTrainer:
+    """Holds E, G (with P), D (with W), their optimisers, and the run folder.
+
+    >>> trainer = MetaTrainer(get_preset("cpu64"), TrainConfig(steps=100), dataset, "runs/meta")  # doctest: +SKIP
+    >>> trainer.train()                                                                              # doctest: +SKIP
+    """
+
+    def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, dataset, out_dir: str | Path,
+                 device: torch.device | str = "cpu", log=print):
+        if dataset.k != train_cfg.k:
+            raise ValueError(f"the dataset makes episodes of K={dataset.k} frames, the config asks for K={train_cfg.k}")
+        if dataset.size != model_cfg.image_size:
+            raise ValueError(f"the dataset's frames are {dataset.size}×{dataset.size}, the model preset "
+                             f"{model_cfg.name!r} needs {model_cfg.image_size}×{model_cfg.image_size}")
+        self.model_cfg, self.cfg, self.dataset = model_cfg, train_cfg, dataset
+        self.out_dir, self.device, self.log = Path(out_dir), torch.device(device), log
+        self.step = 0
+        torch.manual_seed(train_cfg.seed)
+        self.E = Embedder(model_cfg).to(self.device)
+        self.G = Generator(model_cfg).to(self.device)
+        self.D = Discriminator(model_cfg, num_videos=len(dataset)).to(self.device)
+        self.opt_G = torch.optim.Adam([*self.E.parameters(), *self.G.parameters()], lr=train_cfg.lr_g,
+                                      betas=train_cfg.betas)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=train_cfg.lr_d, betas=train_cfg.betas)
+        self.dtype = choose_precision(train_cfg.precision, self.device)
+        # Loss scaling only for fp16 (bf16 and fp32 have fp32's exponent range).
+        self.scaler_G = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
+        self.scaler_D = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
+        self.weights = train_cfg.loss_weights()
+        self.content, self.loss_description = build_content_loss(self.weights, train_cfg.content_fallback)
+        self.content.to(self.device)
+        self.nonfinite = torch.zeros((), dtype=torch.bool, device=self.device)  # set on device, read when logging
+
+    # ----------------------------------------------------------------------------- one iteration
+    def autocast(self):
+        if self.dtype == torch.float32:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def generator_step(self, batch: dict[str, torch.Tensor]):
+        """One Adam step of E, G, P on L_CNT + L_ADV (+ L_MCH); returns the losses, x̂ and e (detached)."""
+        x_t, y_t, i = batch["target"], batch["target_sketch"], batch["video"]
+        with self.autocast():
+            e_hat, e = self.E.embed_frames(batch["frames"], batch["sketches"])    # (B, N), (B, K, N)
+            x_hat = self.G(y_t, e_hat)                                           # (B, 3, S, S)
+            r_fake, fake_features = self.D(x_hat, y_t, i)
+            with torch.no_grad():
+                _, real_features = self.D(x_t, y_t, i)                           # targets of L_FM
+            losses = {"L_CNT": self.content(x_hat.float(), x_t),
+                      "L_ADV": adversarial_loss(r_fake.float(), real_features, fake_features,
+                                                self.weights.feature_matching)}
+            if self.weights.match:
+                W_i = self.D.W(i).detach()                                       # (B, N): E moves, W stays
+                losses["L_MCH"] = self.weights.match * embedding_match_loss(e.float(), W_i)
+            loss = sum(losses.values())
+        self.opt_G.zero_grad(set_to_none=True)
+        self.scaler_G.scale(loss).backward()       # also fills D's grads: zeroed before D's step
+        self.scaler_G.step(self.opt_G)
+        self.scaler_G.update()
+        losses["loss_G"] = loss.detach()
+        return {k: v.detach() for k, v in losses.items()}, x_hat.detach(), e.detach()
+
+    def discriminator_step(self, batch: dict[str, torch.Tensor], x_hat: torch.Tensor,
+                           e: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One Adam step of D (with W, w₀, b) on L_DSC (+ L_MCH towards the detached e)."""
+        x_t, y_t, i = batch["target"], batch["target_sketch"], batch["video"]
+        with self.autocast():
+            r_real, _ = self.D(x_t, y_t, i)
+            r_fake, _ = self.D(x_hat, y_t, i)                                    # x̂ detached: G untouched
+            loss = discriminator_hinge_loss(r_real.float(), r_fake.float())
+            losses = {"L_DSC": loss.detach(), "D_real": r_real.detach().float().mean(),
+                      "D_fake": r_fake.detach().float().mean()}
+            if self.weights.match:
+                loss = loss + self.weights.match * embedding_match_loss(e, self.D.W(i))  # W moves, E stays
+        self.opt_D.zero_grad(set_to_none=True)
+        self.scaler_D.scale(loss).backward()
+        self.scaler_D.step(self.opt_D)
+        self.scaler_D.update()
+        return losses
+
+    def train_step(self) -> dict[str, torch.Tensor]:
+        """Draw step ``self.step``'s episodes and run one E/G step and ``d_steps`` D steps."""
+        episodes = sample_episodes(self.dataset, self.step, self.cfg.batch_size, self.cfg.seed)
+        batch = collate([self.dataset.episode(*ep) for ep in episodes], self.device)
+        for module in (self.E, self.G, self.D):
+            module.train()
+        losses, x_hat, e = self.generator_step(batch)
+        for _ in range(self.cfg.d_steps):
+            losses.update(self.discriminator_step(batch, x_hat, e))
+        self.nonfinite |= ~torch.isfinite(losses["loss_G"]) | ~torch.isfinite(losses["L_DSC"])
+        self.step += 1
+        return losses
+
+    # ----------------------------------------------------------------------------- the loop
+    def train(self, steps: int | None = None, progress: bool = True) -> list[dict[str, float]]:
+        """Train until ``steps`` (default: the config's) and return the logged rows.
+
+        Logs every ``log_every`` steps to ``log.jsonl``, saves sample grids and the loss curves
+        every ``sample_every`` steps, and a checkpoint every ``checkpoint_every`` steps and at the end.
+        """
+        from tqdm.auto import tqdm
+
+        steps = self.cfg.steps if steps is None else steps
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / "config.json").write_text(json.dumps(self.configs(), indent=2))
+        if self.step == 0:
+            self.log(self.describe())
+        rows, start = [], time.perf_counter()
+        bar = tqdm(range(self.step, steps), initial=self.step, total=steps, disable=not progress, desc="meta-learning")
+        for _ in bar:
+            losses = self.train_step()
+            if self.step % self.cfg.log_every == 0 or self.step == steps:
+                self.check_finite()
+                row = {"step": self.step, **{k: round(float(v), 5) for k, v in losses.items()},
+                       "seconds": round(time.perf_counter() - start, 2)}
+                rows.append(row)
+                with open(self.out_dir / LOG, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+                bar.set_postfix({k: f"{row[k]:.3f}" for k in ("loss_G", "L_CNT", "L_DSC")})
+            if self.step % self.cfg.sample_every == 0 or self.step == steps:
+                self.save_figures()
+            if self.step % self.cfg.checkpoint_every == 0 or self.step == steps:
+                self.save()
+        return rows
+
+    def check_finite(self) -> None:
+        if bool(self.nonfinite):
+            last = self.out_dir / CHECKPOINT
+            where = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written yet"
+            raise TrainingDiverged(f"a loss became NaN or infinite at or before step {self.step}; {where} "
+                                   "(unchanged). Lower the learning rates, or use precision='fp32'.")
+
+    def describe(self) -> str:
+        """What this run trains and with which loss terms (the first lines of every log)."""
+        return (f"meta-learning {self.model_cfg.name} ({self.model_cfg.image_size}×{self.model_cfg.image_size}) "
+                f"on {len(self.dataset)} videos, variant {self.cfg.variant}, K={self.cfg.k}, "
+                f"batch {self.cfg.batch_size}, {self.device} {str(self.dtype).removeprefix('torch.')}\n"
+                f"{self.loss_description}\n"
+                f"L_ADV = -D(x̂) + {self.weights.feature_matching:g}·L_FM; "
+                + (f"L_MCH on (weight {self.weights.match:g})" if self.weights.match else "L_MCH off (FF)"))
+
+    # ----------------------------------------------------------------------------- outputs
+    @torch.no_grad()
+    def generate(self, episodes: list[tuple[int, int, list[int]]]) -> dict[str, torch.Tensor]:
+        """Self-reenactment of the given episodes: the batch plus ``x_hat`` (eval mode)."""
+        batch = collate([self.dataset.episode(*ep) for ep in episodes], self.device)
+        self.E.eval(), self.G.eval()
+        e_hat, _ = self.E.embed_frames(batch["frames"], batch["sketches"])
+        batch["x_hat"] = self.G(batch["target_sketch"], e_hat)
+        return batch
+
+    def save_figures(self) -> None:
+        import matplotlib.pyplot as plt
+
+        from ..viz import plot_losses, sample_grid
+
+        episodes = sample_episodes(self.dataset, PREVIEW_STEP, batch_size=6, seed=self.cfg.seed)
+        samples = self.out_dir / "samples"
+        samples.mkdir(exist_ok=True)
+        sample_grid(self.generate(episodes)).savefig(samples / f"step_{self.step:06d}.png", dpi=80)
+        log = self.out_dir / LOG
+        if log.exists():
+            plot_losses([json.loads(line) for line in log.read_text().splitlines()]).savefig(
+                self.out_dir / "losses.png", dpi=80)
+        plt.close("all")
+
+    def configs(self) -> dict[str, Any]:
+        return {"model_config": self.model_cfg.to_dict(), "train_config": asdict(self.cfg),
+                "num_videos": len(self.dataset)}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**self.configs(), "step": self.step, "version": __version__,
+                "E": self.E.state_dict(), "G": self.G.state_dict(), "D": self.D.state_dict(),
+                "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
+                "scaler_G": self.scaler_G.state_dict(), "scaler_D": self.scaler_D.state_dict(),
+                "torch_rng": torch.get_rng_state()}
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the full training state atomically (default: ``out_dir/checkpoint.pt``)."""
+        self.check_finite()                        # never overwrite a good checkpoint with NaNs
+        return save_checkpoint(path or self.out_dir / CHECKPOINT, self.state_dict())
+
+    def load(self, path: str | Path | None = None) -> None:
+        """Restore a checkpoint written by :meth:`save` for the same model and data."""
+        path = Path(path or self.out_dir / CHECKPOINT)
+        expect = {"model_config": self.model_cfg.to_dict(), "num_videos": len(self.dataset)}
+        state = load_checkpoint(path, expect=expect, map_location=self.device)
+        saved = state["train_config"]
+        for key in ("k", "batch_size", "variant", "seed", "lr_g", "lr_d", "d_steps", "content_fallback"):
+            if saved[key] != getattr(self.cfg, key):
+                raise CheckpointError(f"{path}: train_config.{key} is {saved[key]!r} in the checkpoint, "
+                                      f"{getattr(self.cfg, key)!r} now; resume with the same settings")
+        for name in ("E", "G", "D", "opt_G", "opt_D", "scaler_G", "scaler_D"):
+            getattr(self, name).load_state_dict(state[name])
+        torch.set_rng_state(state["torch_rng"].cpu())
+        self.step = int(state["step"])
+
+
+def resume_or_start(model_cfg: ModelConfig, train_cfg: TrainConfig, dataset, out_dir: str | Path,
+                    resume: bool, device: torch.device | str = "cpu", log=print) -> MetaTrainer:
+    """A trainer for ``out_dir``: resumed from its checkpoint when ``resume``, else fresh.
+
+    A fresh start refuses a folder that already holds a checkpoint (nothing is overwritten).
+    """
+    trainer = MetaTrainer(model_cfg, train_cfg, dataset, out_dir, device, log)
+    checkpoint = Path(out_dir) / CHECKPOINT
+    if resume:
+        if not checkpoint.exists():
+            raise CheckpointError(f"{checkpoint}: nothing to resume; drop --resume to start a new run")
+        trainer.load(checkpoint)
+        log(f"resumed {checkpoint} at step {trainer.step}")
+    elif checkpoint.exists():
+        raise FileExistsError(f"{checkpoint} exists: pass --resume to continue it, or choose another --out")
+    return trainer
