@@ -14,6 +14,7 @@ from . import __version__
 COMMANDS = [
     "fewshot_lib.environment:add_env_command",
     "fewshot_lib.course:add_course_command",
+    "fewshot_lib.train.meta:add_train_command",
     "fewshot_lib.data.synthetic:add_synth_command",
     "fewshot_lib.models.summary:add_models_command",
     "fewshot_lib.data.prepare:add_prepare_command",

@@ -37,7 +37,7 @@ VARIANTS = ("FT", "FF")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
-PREVIEW_STEP = 2**40   # the sample grids always show the episodes of this (never trained) step
+PREVIEW_STEP = 2**30   # the sample grids always show the episodes of this (never trained) step
 
 
 class TrainingDiverged(RuntimeError):
@@ -62,6 +62,7 @@ class TrainConfig:
     log_every: int = 10
     sample_every: int = 200
     checkpoint_every: int = 200
+    num_workers: int = 0             # DataLoader workers (0: load in the training process)
 
     def __post_init__(self):
         object.__setattr__(self, "betas", tuple(self.betas))
@@ -88,19 +89,32 @@ def choose_precision(requested: str, device: torch.device) -> torch.dtype:
     return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[requested]
 
 
-def sample_episodes(dataset, step: int, batch_size: int, seed: int) -> list[tuple[int, int, list[int]]]:
-    """The episodes of step ``step``: ``(video, target, K frame indices)`` each, target ∉ K frames."""
-    rng = np.random.default_rng([seed, step])
-    episodes = []
-    for video in rng.integers(len(dataset), size=batch_size):
-        frames = rng.permutation(dataset.num_frames(int(video)))[: dataset.k + 1]
-        episodes.append((int(video), int(frames[0]), [int(t) for t in frames[1:]]))
-    return episodes
+class StepBatchSampler(torch.utils.data.Sampler):
+    """The batches of steps ``start..stop-1``: B videos from ``default_rng([seed, step])`` each.
+
+    It yields dataset indices ``step · num_videos + video``; :class:`~fewshot_lib.data.VideoDataset`
+    draws that item's target and K frames from ``default_rng([dataset seed, step, video])``. So a
+    step's batch depends on (seed, step) alone: resuming at any step replays the same batches,
+    with or without DataLoader workers.
+    """
+
+    def __init__(self, num_videos: int, batch_size: int, seed: int, start: int, stop: int):
+        self.num_videos, self.batch_size, self.seed, self.start, self.stop = num_videos, batch_size, seed, start, stop
+
+    def videos(self, step: int) -> np.ndarray:
+        rng = np.random.default_rng([self.seed, step])
+        return rng.choice(self.num_videos, size=self.batch_size, replace=self.batch_size > self.num_videos)
+
+    def __iter__(self):
+        for step in range(self.start, self.stop):
+            yield [step * self.num_videos + int(video) for video in self.videos(step)]
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
 
 
-def collate(items: list[dict[str, Any]], device: torch.device) -> dict[str, torch.Tensor]:
-    """Stack episode dicts into a batch on ``device``."""
-    return {key: torch.stack([torch.as_tensor(item[key]) for item in items]).to(device) for key in items[0]}
+def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
 
 
 class MetaTrainer:
@@ -183,10 +197,15 @@ class MetaTrainer:
         self.scaler_D.update()
         return losses
 
-    def train_step(self) -> dict[str, torch.Tensor]:
-        """Draw step ``self.step``'s episodes and run one E/G step and ``d_steps`` D steps."""
-        episodes = sample_episodes(self.dataset, self.step, self.cfg.batch_size, self.cfg.seed)
-        batch = collate([self.dataset.episode(*ep) for ep in episodes], self.device)
+    def loader(self, stop: int) -> torch.utils.data.DataLoader:
+        """The batches of steps ``self.step .. stop - 1`` (see :class:`StepBatchSampler`)."""
+        sampler = StepBatchSampler(len(self.dataset), self.cfg.batch_size, self.cfg.seed, self.step, stop)
+        return torch.utils.data.DataLoader(self.dataset, batch_sampler=sampler, num_workers=self.cfg.num_workers,
+                                           pin_memory=self.device.type == "cuda")
+
+    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """One E/G step and ``d_steps`` D steps on ``batch``; returns the losses (on the device)."""
+        batch = to_device(batch, self.device)
         for module in (self.E, self.G, self.D):
             module.train()
         losses, x_hat, e = self.generator_step(batch)
@@ -211,9 +230,9 @@ class MetaTrainer:
         if self.step == 0:
             self.log(self.describe())
         rows, start = [], time.perf_counter()
-        bar = tqdm(range(self.step, steps), initial=self.step, total=steps, disable=not progress, desc="meta-learning")
-        for _ in bar:
-            losses = self.train_step()
+        bar = tqdm(self.loader(steps), initial=self.step, total=steps, disable=not progress, desc="meta-learning")
+        for batch in bar:
+            losses = self.train_step(batch)
             if self.step % self.cfg.log_every == 0 or self.step == steps:
                 self.check_finite()
                 row = {"step": self.step, **{k: round(float(v), 5) for k, v in losses.items()},
@@ -240,15 +259,13 @@ class MetaTrainer:
         return (f"meta-learning {self.model_cfg.name} ({self.model_cfg.image_size}×{self.model_cfg.image_size}) "
                 f"on {len(self.dataset)} videos, variant {self.cfg.variant}, K={self.cfg.k}, "
                 f"batch {self.cfg.batch_size}, {self.device} {str(self.dtype).removeprefix('torch.')}\n"
-                f"{self.loss_description}\n"
-                f"L_ADV = -D(x̂) + {self.weights.feature_matching:g}·L_FM; "
-                + (f"L_MCH on (weight {self.weights.match:g})" if self.weights.match else "L_MCH off (FF)"))
+                f"{self.loss_description}")
 
     # ----------------------------------------------------------------------------- outputs
     @torch.no_grad()
-    def generate(self, episodes: list[tuple[int, int, list[int]]]) -> dict[str, torch.Tensor]:
-        """Self-reenactment of the given episodes: the batch plus ``x_hat`` (eval mode)."""
-        batch = collate([self.dataset.episode(*ep) for ep in episodes], self.device)
+    def generate(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Self-reenactment of a batch of episodes: the batch plus ``x_hat`` (eval mode)."""
+        batch = to_device(batch, self.device)
         self.E.eval(), self.G.eval()
         e_hat, _ = self.E.embed_frames(batch["frames"], batch["sketches"])
         batch["x_hat"] = self.G(batch["target_sketch"], e_hat)
@@ -259,15 +276,20 @@ class MetaTrainer:
 
         from ..viz import plot_losses, sample_grid
 
-        episodes = sample_episodes(self.dataset, PREVIEW_STEP, batch_size=6, seed=self.cfg.seed)
         samples = self.out_dir / "samples"
         samples.mkdir(exist_ok=True)
-        sample_grid(self.generate(episodes)).savefig(samples / f"step_{self.step:06d}.png", dpi=80)
+        sample_grid(self.generate(self.preview_batch())).savefig(samples / f"step_{self.step:06d}.png", dpi=80)
         log = self.out_dir / LOG
         if log.exists():
             plot_losses([json.loads(line) for line in log.read_text().splitlines()]).savefig(
                 self.out_dir / "losses.png", dpi=80)
         plt.close("all")
+
+    def preview_batch(self, size: int = 6) -> dict[str, torch.Tensor]:
+        """The same few episodes at every sample step, so the grids show progress."""
+        sampler = StepBatchSampler(len(self.dataset), min(size, len(self.dataset)), self.cfg.seed,
+                                   PREVIEW_STEP, PREVIEW_STEP + 1)
+        return torch.utils.data.default_collate([self.dataset[i] for i in next(iter(sampler))])
 
     def configs(self) -> dict[str, Any]:
         return {"model_config": self.model_cfg.to_dict(), "train_config": asdict(self.cfg),
@@ -317,3 +339,45 @@ def resume_or_start(model_cfg: ModelConfig, train_cfg: TrainConfig, dataset, out
     elif checkpoint.exists():
         raise FileExistsError(f"{checkpoint} exists: pass --resume to continue it, or choose another --out")
     return trainer
+
+
+def training_dataset(data: str, image_size: int, k: int):
+    """``"synthetic"`` (the built-in dataset's train split, rendered at ``image_size``) or a records folder."""
+    from dataclasses import replace
+
+    from ..data import VideoDataset, default_config, synthetic_split
+
+    if data == "synthetic":
+        videos = synthetic_split("train", replace(default_config(), size=image_size), cache=True)
+        return VideoDataset(videos, k=k)
+    return VideoDataset(data, k=k, size=image_size)
+
+
+def add_train_command(subcommands) -> None:
+    from ..config import get_device, pick
+
+    p = subcommands.add_parser("train", help="meta-learn E, G, P, D on K-shot episodes (resumable)")
+    p.add_argument("--preset", default=pick(full="cpu64", smoke="tiny"), help="model preset (see `fewshot models`)")
+    p.add_argument("--data", default="synthetic", help="'synthetic' (built in) or a folder of records")
+    p.add_argument("--out", default="runs/meta", help="run folder: checkpoint, log, samples (default: runs/meta)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: FEWSHOT_DEVICE or auto)")
+    defaults = TrainConfig()
+    for field, kind in (("steps", int), ("batch_size", int), ("k", int), ("lr_g", float), ("lr_d", float),
+                        ("d_steps", int), ("variant", str), ("precision", str), ("seed", int),
+                        ("num_workers", int), ("log_every", int), ("sample_every", int), ("checkpoint_every", int)):
+        p.add_argument(f"--{field.replace('_', '-')}", type=kind, default=getattr(defaults, field),
+                       help=f"(default: {getattr(defaults, field)})")
+
+    def run(args) -> int:
+        model_cfg = get_preset(args.preset)
+        train_cfg = TrainConfig(**{f: getattr(args, f) for f in (
+            "steps", "batch_size", "k", "lr_g", "lr_d", "d_steps", "variant", "precision", "seed",
+            "num_workers", "log_every", "sample_every", "checkpoint_every")})
+        dataset = training_dataset(args.data, model_cfg.image_size, train_cfg.k)
+        trainer = resume_or_start(model_cfg, train_cfg, dataset, args.out, args.resume, get_device(args.device))
+        trainer.train()
+        print(f"checkpoint: {Path(args.out) / CHECKPOINT}\nlog, samples, loss curves: {args.out}")
+        return 0
+
+    p.set_defaults(run=run)
