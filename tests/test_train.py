@@ -7,7 +7,8 @@ import torch
 from fewshot_lib.data import SyntheticHeads, VideoDataset
 from fewshot_lib.models import get_preset
 from fewshot_lib.train.checkpoint import CheckpointError
-from fewshot_lib.train.meta import MetaTrainer, StepBatchSampler, TrainConfig, TrainingDiverged, resume_or_start
+from fewshot_lib.train.meta import (MetaTrainer, StepBatchSampler, TrainConfig, TrainingDiverged, export_weights,
+                                    load_networks, resume_or_start)
 
 TINY = get_preset("tiny")
 
@@ -126,3 +127,18 @@ def test_training_writes_samples_and_curves(tmp_path):
     assert (trainer.out_dir / "samples" / "step_000002.png").is_file()
     assert (trainer.out_dir / "losses.png").is_file()
     assert json.loads((trainer.out_dir / "config.json").read_text())["model_config"]["name"] == "tiny"
+
+
+def test_exported_weights_rebuild_the_same_networks(tmp_path):
+    trainer = make(tmp_path, steps=1)
+    trainer.train(progress=False)
+    exported = export_weights(trainer.out_dir / "checkpoint.pt", tmp_path / "release.pt")
+    assert exported.stat().st_size < (trainer.out_dir / "checkpoint.pt").stat().st_size / 2
+    cfg, E, G, D = load_networks(exported)
+    assert cfg == TINY and D.W.num_embeddings == len(trainer.dataset)
+    batch = trainer.preview_batch(2)
+    assert torch.equal(trainer.generate(batch)["x_hat"], G(batch["target_sketch"], E.embed_frames(
+        batch["frames"], batch["sketches"])[0]).detach())
+    with pytest.raises(CheckpointError, match="meta-learning checkpoint"):
+        torch.save({"E": {}}, tmp_path / "odd.pt")
+        load_networks(tmp_path / "odd.pt")

@@ -381,3 +381,30 @@ def add_train_command(subcommands) -> None:
         return 0
 
     p.set_defaults(run=run)
+
+
+def load_networks(path: str | Path, device: torch.device | str = "cpu"):
+    """E, G (with P) and D (with W) from a training checkpoint, in eval mode, without the optimisers.
+
+    Returns ``(model_cfg, E, G, D)``; fine-tuning, evaluation and puppeteering start here.
+    """
+    state = load_checkpoint(path, map_location=device)
+    for key in ("model_config", "num_videos", "E", "G", "D"):
+        if key not in state:
+            raise CheckpointError(f"{path}: has no {key!r}; is it a meta-learning checkpoint of fewshot_lib?")
+    model_cfg = ModelConfig(**state["model_config"])
+    E, G, D = Embedder(model_cfg), Generator(model_cfg), Discriminator(model_cfg, state["num_videos"])
+    for name, network in (("E", E), ("G", G), ("D", D)):
+        network.load_state_dict(state[name])
+        network.to(device).eval()
+    return model_cfg, E, G, D
+
+
+def export_weights(checkpoint: str | Path, out: str | Path) -> Path:
+    """A compact copy of a training checkpoint: configs, step and E, G, D weights, no optimiser state.
+
+    This is what gets committed and shipped (``load_networks`` reads both kinds).
+    """
+    state = load_checkpoint(checkpoint)
+    keep = ("model_config", "train_config", "num_videos", "step", "version", "E", "G", "D")
+    return save_checkpoint(out, {key: state[key] for key in keep})
