@@ -34,6 +34,13 @@ class RecordError(ValueError):
     """A record file is missing, corrupt, or does not match what the reader expects."""
 
 
+def _json_value(value):
+    """numpy scalars and arrays in ``meta`` become plain numbers and lists."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def _encode_png(frame: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(frame).save(buffer, format="PNG", compress_level=1)
@@ -45,8 +52,8 @@ def write_record(path: str | Path, frames: Sequence[np.ndarray] | np.ndarray,
     """Write one video record atomically; returns the final path (``.npz`` added if missing).
 
     ``frames``: T square uint8 RGB images ``(S, S, 3)``; ``landmarks``: ``(T, 68, 2)``
-    float pixel coordinates; ``meta``: JSON-serialisable metadata (``size`` and
-    ``num_frames`` are filled in).
+    finite float pixel coordinates; ``meta``: JSON-serialisable metadata (numpy values are
+    converted; ``size`` and ``num_frames`` are filled in).
     """
     path = Path(path)
     if path.suffix != SUFFIX:
@@ -61,19 +68,27 @@ def write_record(path: str | Path, frames: Sequence[np.ndarray] | np.ndarray,
                               f"expected uint8 ({size}, {size}, 3) like frame 0")
     if landmarks.shape != (len(frames), 68, 2):
         raise RecordError(f"{path}: landmarks are {landmarks.shape}, expected ({len(frames)}, 68, 2)")
+    if not np.isfinite(landmarks).all():
+        raise RecordError(f"{path}: landmarks contain NaN or infinity; drop the frames without a face instead")
+    meta = {**meta, "format_version": FORMAT_VERSION, "size": int(size), "num_frames": len(frames)}
+    try:
+        meta_json = json.dumps(meta, default=_json_value)
+    except (TypeError, ValueError) as error:
+        raise RecordError(f"{path}: meta cannot be stored as JSON ({error}); use numbers, strings, lists "
+                          "and dicts") from error
 
     encoded = [_encode_png(frame) for frame in frames]
     offsets = np.cumsum([0] + [len(b) for b in encoded]).astype(np.int64)
-    meta = {**meta, "format_version": FORMAT_VERSION, "size": int(size), "num_frames": len(frames)}
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, frames_png=np.frombuffer(b"".join(encoded), dtype=np.uint8),
-                     frame_offsets=offsets, landmarks=landmarks, meta=np.array(json.dumps(meta)))
+                     frame_offsets=offsets, landmarks=landmarks, meta=np.array(meta_json))
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())          # mkstemp makes it private; a record is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -81,10 +96,16 @@ def write_record(path: str | Path, frames: Sequence[np.ndarray] | np.ndarray,
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 class Record:
     """A video record opened for reading; frames are decoded lazily, one at a time.
 
-    >>> record = Record("runs/synth/train/id0000_v00.npz")   # doctest: +SKIP
+    >>> record = Record("runs/synth/train/id0000000_v0000.npz")   # doctest: +SKIP
     >>> record.frame(3).shape, record.landmarks.shape          # doctest: +SKIP
     ((64, 64, 3), (32, 68, 2))
     """
@@ -93,6 +114,9 @@ class Record:
         self.path = Path(path)
         if not self.path.is_file():
             raise RecordError(f"{self.path}: no such record file")
+        if not zipfile.is_zipfile(self.path):
+            raise RecordError(f"{self.path}: not a fewshot record (not a zip archive: corrupt, truncated or another "
+                              "kind of file); delete it and re-create it with `fewshot prepare` or `fewshot synth`")
         try:
             with np.load(self.path, allow_pickle=False) as archive:
                 missing = [m for m in MEMBERS if m not in archive.files]
@@ -111,16 +135,29 @@ class Record:
         self._validate()
 
     def _validate(self) -> None:
+        if not isinstance(self.meta, dict):
+            raise RecordError(f"{self.path}: invalid record: meta is a JSON {type(self.meta).__name__}, not an object")
+        if self._png.dtype != np.uint8 or self._png.ndim != 1:
+            raise RecordError(f"{self.path}: invalid record: frame data is {self._png.dtype} {self._png.shape}, "
+                              "expected uint8 (B,)")
+        if self._offsets.dtype.kind not in "iu" or self._offsets.ndim != 1:
+            raise RecordError(f"{self.path}: invalid record: frame offsets are {self._offsets.dtype} "
+                              f"{self._offsets.shape}, expected int64 (T + 1,)")
         t = len(self._offsets) - 1
         problems = []
         if self.meta.get("format_version") != FORMAT_VERSION:
             problems.append(f"format version {self.meta.get('format_version')} (this library reads {FORMAT_VERSION})")
         if self.landmarks.dtype != np.float32 or self.landmarks.shape != (t, 68, 2):
             problems.append(f"landmarks {self.landmarks.dtype} {self.landmarks.shape}, expected float32 ({t}, 68, 2)")
+        elif not np.isfinite(self.landmarks).all():
+            problems.append("landmarks contain NaN or infinity")
         if t < 1 or self._offsets[0] != 0 or self._offsets[-1] != len(self._png) or np.any(np.diff(self._offsets) <= 0):
             problems.append("frame offsets do not index the frame data")
         if self.meta.get("num_frames") != t:
             problems.append(f"meta says {self.meta.get('num_frames')} frames, data has {t}")
+        size = self.meta.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            problems.append(f"meta's size is {size!r}, expected the frames' side in pixels")
         if problems:
             raise RecordError(f"{self.path}: invalid record: " + "; ".join(problems))
 
@@ -140,8 +177,9 @@ class Record:
         data = self._png[self._offsets[t]:self._offsets[t + 1]].tobytes()
         try:
             frame = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-        except OSError as error:
-            raise RecordError(f"{self.path}: frame {t} does not decode ({error})") from error
+        except (OSError, ValueError, SyntaxError, EOFError) as error:   # what PIL raises on broken PNGs
+            raise RecordError(f"{self.path}: frame {t} is not a readable PNG ({type(error).__name__}); the record "
+                              "is corrupt: delete it and re-create it") from error
         if frame.shape != (self.size, self.size, 3):
             raise RecordError(f"{self.path}: frame {t} is {frame.shape}, meta says size {self.size}")
         return frame
