@@ -19,6 +19,10 @@ COMMANDS = [
     "fewshot_lib.models.summary:add_models_command",
     "fewshot_lib.data.prepare:add_prepare_command",
     "fewshot_lib.losses.perceptual:add_weights_command",
+    "fewshot_lib.finetune:add_finetune_command",
+    "fewshot_lib.evaluate:add_evaluate_command",
+    "fewshot_lib.bench:add_bench_command",
+    "fewshot_lib.assignments:add_student_command",
 ]
 
 

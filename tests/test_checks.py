@@ -1,0 +1,222 @@
+"""fewshot_lib.checks: each check rejects plausible wrong answers, and a student copy filled in with the
+solutions passes all its checks."""
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from fewshot_lib import checks
+from fewshot_lib.assignments import STUDENT, find_exercises, notebook_number, solution_region, stub
+from fewshot_lib.checks import Check, CheckFailed
+from fewshot_lib.landmarks import PARTS
+from fewshot_lib.losses import discriminator_hinge_loss, embedding_match_loss
+from fewshot_lib.models import instance_norm
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+STUDENT_COPIES = sorted((NOTEBOOKS / STUDENT).glob("*.ipynb"))
+
+
+# ------------------------------------------------------------------------------------- the Check helper
+def test_check_prints_each_property_and_raises_with_the_failures(capsys):
+    with pytest.raises(CheckFailed, match=r"1 of 2 properties failed:\n  ✗ off by one .*\nHint: add one") as failure:
+        with Check("check_demo", "x + 1", hint="add one") as check:
+            check.close("exact", torch.tensor([2.0, 3.0]), [2.0, 3.0])
+            check.close("off by one", torch.tensor([2.0, 3.0]), [3.0, 4.0])
+    printed = capsys.readouterr().out
+    assert "check_demo: x + 1\n  ✓ exact   (max |diff| 0)\n  ✗ off by one   (max |diff| 1)" in printed
+    assert "max |diff| 1" in str(failure.value)
+
+
+def test_check_reports_shape_mismatches_and_non_numbers():
+    with pytest.raises(CheckFailed, match=r"shape \(2,\), expected \(3,\).*\n.*not a number"):
+        with Check("check_demo", "shapes", hint="-") as check:
+            check.close("shape", np.zeros(2), np.zeros(3))
+            check.close("type", "a string", 1.0)
+
+
+def test_an_unfinished_exercise_passes_through_and_other_errors_become_failures():
+    def unfinished(*args):
+        raise NotImplementedError("Exercise 4.2: AdaIN")
+
+    with pytest.raises(NotImplementedError, match="Exercise 4.2: AdaIN"):
+        checks.check_adain(unfinished)
+    with pytest.raises(CheckFailed, match="raised IndexError") as failure:
+        checks.check_adain(lambda x, psi: x[99])
+    assert isinstance(failure.value.__cause__, IndexError)
+
+
+# ------------------------------------------------------------------------------------- wrong answers fail
+def strokes_unclosed(points):
+    return [(points[list(part.indices)], part.colour) for part in PARTS]
+
+
+def strokes_bgr(points):
+    closed = [list(part.indices) + ([part.indices[0]] if part.closed else []) for part in PARTS]
+    return [(points[indices], part.colour[::-1]) for indices, part in zip(closed, PARTS)]
+
+
+def distance_unclipped(pixels, line):                     # distance to the infinite lines through the segments
+    a, ab = line[:-1], np.diff(line, axis=0)
+    t = ((pixels[:, None] - a) * ab).sum(-1) / (ab * ab).sum(-1)
+    return np.linalg.norm(pixels[:, None] - (a + t[..., None] * ab), axis=-1).min(axis=1)
+
+
+def distance_to_vertices(pixels, line):
+    return np.linalg.norm(pixels[:, None] - line[None], axis=-1).min(axis=1)
+
+
+def episode_target_drawn_apart(num_frames, k, rng):       # the target may be one of the K
+    return int(rng.integers(num_frames)), np.sort(rng.choice(num_frames, size=k, replace=False))
+
+
+def episode_with_replacement(num_frames, k, rng):
+    chosen = rng.choice(num_frames, size=k + 1)
+    return int(chosen[0]), np.sort(chosen[1:])
+
+
+def sigma_frobenius(W, steps=50):
+    return W.norm()
+
+
+def sigma_squared(W, steps=50):                           # power iteration on WᵀW, without the square root
+    v = torch.ones(W.shape[1], dtype=W.dtype)
+    for _ in range(steps):
+        v = W.T @ (W @ v)
+        v = v / v.norm()
+    return v @ W.T @ W @ v
+
+
+def down_block(x, block, relu_first=False, skip=True):
+    h = F.relu(x) if relu_first or not block.first else x
+    h = F.conv2d(h, block.conv1.weight, block.conv1.bias, padding=1)
+    h = F.avg_pool2d(F.conv2d(F.relu(h), block.conv2.weight, block.conv2.bias, padding=1), 2)
+    return h + F.avg_pool2d(F.conv2d(x, block.skip.weight, block.skip.bias), 2) if skip else h
+
+
+def attention(x, layer, dim=-1, scale=1.0):
+    B, C, H, W = x.shape
+    q, k, v = (F.conv2d(x, conv.weight, conv.bias).flatten(2) for conv in (layer.query, layer.key, layer.value))
+    beta = torch.softmax(scale * q.transpose(1, 2) @ k, dim=dim)
+    return x + layer.gamma * (v @ beta.transpose(1, 2)).view(B, C, H, W), beta
+
+
+def adain_params_swapped(psi_hat, layout, layer):
+    pieces = {p.what: psi_hat[:, p.start:p.stop] for p in layout if p.layer == layer}
+    return pieces["bias"], pieces["scale"]
+
+
+def adain_params_first_slice(psi_hat, layout, layer):     # every layer reads the start of ψ̂
+    C = next(p.stop - p.start for p in layout if p.layer == layer)
+    return psi_hat[:, :C], psi_hat[:, C:2 * C]
+
+
+def projection(h, W_i, w0, b, pool="sum", with_w0=True, sigmoid=False):
+    v = F.relu(h.sum(dim=(2, 3)) if pool == "sum" else h.mean(dim=(2, 3)))
+    r = (v * (W_i + w0 if with_w0 else W_i)).sum(dim=1) + b
+    return torch.sigmoid(r) if sigmoid else r
+
+
+def adversarial(fake_score, real_features, fake_features, fm_weight=10.0, detach=True, sign=-1):
+    L_FM = sum(((r.detach() if detach else r) - f).abs().mean() for r, f in zip(real_features, fake_features))
+    return sign * fake_score.mean() + fm_weight * L_FM
+
+
+def embed_and_generate(E, G, frames, sketches, y_t, reduce="mean", no_grad=False, first_only=False):
+    B, K = frames.shape[:2]
+    if first_only:
+        frames, sketches, K = frames[:, :1], sketches[:, :1], 1
+    with torch.set_grad_enabled(not no_grad):
+        e = E(frames.flatten(0, 1), sketches.flatten(0, 1)).view(B, K, -1)
+        return G(y_t, e.sum(dim=1) if reduce == "sum" else e.mean(dim=1)), e
+
+
+def discriminator_losses(D, batch, x_hat, e, match, detach_x=True, detach_e=True, detach_W=False):
+    x_t, y_t, i = batch["target"], batch["target_sketch"], batch["video"]
+    r, _ = D(torch.cat([x_t, x_hat.detach() if detach_x else x_hat]), torch.cat([y_t, y_t]), torch.cat([i, i]))
+    W_i = D.W(i).detach() if detach_W else D.W(i)
+    return {"L_DSC": discriminator_hinge_loss(*r.chunk(2)),
+            "L_MCH": match * embedding_match_loss(e.detach() if detach_e else e, W_i)}
+
+
+WRONG = {
+    "check_sketch_strokes": {"eyes and lips left open": strokes_unclosed, "colours in BGR": strokes_bgr},
+    "check_distance_to_polyline": {"t not clipped": distance_unclipped, "nearest vertex only": distance_to_vertices},
+    "check_draw_episode": {"target drawn apart from the K": episode_target_drawn_apart,
+                           "drawn with replacement": episode_with_replacement},
+    "check_to_tensor": {"divided by 255": lambda images: torch.from_numpy(images).float().div(255).permute(0, 3, 1, 2),
+                        "reshaped, not permuted": lambda images: torch.from_numpy(images).float().div(127.5).sub(1)
+                        .reshape(len(images), 3, *images.shape[1:3])},
+    "check_largest_singular_value": {"Frobenius norm": sigma_frobenius, "σ² (no square root)": sigma_squared},
+    "check_down_block": {"ReLU on the first block's raw input": lambda x, b: down_block(x, b, relu_first=True),
+                         "no skip path": lambda x, b: down_block(x, b, skip=False)},
+    "check_self_attention": {"softmax over the wrong axis": lambda x, layer: attention(x, layer, dim=1),
+                             "scaled by 1/√d": lambda x, layer: attention(x, layer, scale=0.5)},
+    "check_instance_norm": {"batch statistics": lambda x: (x - x.mean(dim=(0, 2, 3), keepdim=True))
+                            / (x.var(dim=(0, 2, 3), keepdim=True, unbiased=False) + 1e-5).sqrt(),
+                            "unbiased variance": lambda x: (x - x.mean(dim=(2, 3), keepdim=True))
+                            / (x.var(dim=(2, 3), keepdim=True) + 1e-5).sqrt()},
+    "check_adain": {"scale and bias swapped":
+                    lambda x, psi: psi[:, 8:, None, None] * instance_norm(x) + psi[:, :8, None, None],
+                    "no normalisation": lambda x, psi: psi[:, :8, None, None] * x + psi[:, 8:, None, None]},
+    "check_adain_params": {"scale and bias swapped": adain_params_swapped,
+                           "always the first slice": adain_params_first_slice},
+    "check_projection_score": {"a sigmoid on r": lambda *a: projection(*a, sigmoid=True),
+                               "w0 forgotten": lambda *a: projection(*a, with_w0=False),
+                               "mean pooling": lambda *a: projection(*a, pool="mean")},
+    "check_hinge_loss": {"sigmoid scores": lambda r, f: discriminator_hinge_loss(torch.sigmoid(r), torch.sigmoid(f)),
+                         "summed over the batch": lambda r, f: F.relu(1 + f).sum() + F.relu(1 - r).sum(),
+                         "real and fake swapped": lambda r, f: discriminator_hinge_loss(f, r)},
+    "check_adversarial_loss": {"real features not detached": lambda *a: adversarial(*a, detach=False),
+                               "+D(x̂) instead of −D(x̂)": lambda *a: adversarial(*a, sign=1)},
+    "check_embedding_match": {"mean over N (F.l1_loss)": lambda e, W: F.l1_loss(e, W[:, None].expand_as(e)),
+                              "W_i detached": lambda e, W: embedding_match_loss(e, W.detach()),
+                              "squared L2": lambda e, W: (W[:, None] - e).square().sum(-1).mean()},
+    "check_embed_and_generate": {"ê summed, not averaged": lambda *a: embed_and_generate(*a, reduce="sum"),
+                                 "under torch.no_grad": lambda *a: embed_and_generate(*a, no_grad=True),
+                                 "only the first frame": lambda *a: embed_and_generate(*a, first_only=True)},
+    "check_discriminator_losses": {"x̂ not detached": lambda *a: discriminator_losses(*a, detach_x=False),
+                                   "e not detached": lambda *a: discriminator_losses(*a, detach_e=False),
+                                   "W_i detached": lambda *a: discriminator_losses(*a, detach_W=True)},
+}
+CASES = [(name, label, fn) for name, wrong in WRONG.items() for label, fn in wrong.items()]
+
+
+def test_every_check_has_wrong_answers():
+    assert sorted(WRONG) == sorted(name for name in checks.__all__ if name.startswith("check_"))
+
+
+@pytest.mark.parametrize("name, label, wrong", CASES, ids=[f"{n}-{label}" for n, label, _ in CASES])
+def test_check_rejects_a_wrong_answer(name, label, wrong, capsys):
+    with pytest.raises(CheckFailed, match=f"^{name}: "):
+        getattr(checks, name)(wrong)
+    assert "✗" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------- filled-in student copies
+def filled(student_source: str, solution_source: str, exercise) -> str:
+    """The student's cell with the source's solution in place of the stub: what a student who solved it wrote."""
+    begin, end, indent = solution_region(solution_source)
+    lines, placeholder = student_source.split("\n"), stub(exercise, indent)
+    at = next(n for n in range(len(lines)) if lines[n:n + len(placeholder)] == placeholder)
+    return "\n".join(lines[:at] + solution_source.split("\n")[begin + 1:end] + lines[at + len(placeholder):])
+
+
+@pytest.mark.parametrize("path", STUDENT_COPIES, ids=[p.name for p in STUDENT_COPIES])
+def test_a_student_copy_filled_with_the_solutions_passes_its_checks(path, capsys):
+    source = nbformat.read(NOTEBOOKS / path.name, as_version=4)
+    student = nbformat.read(path, as_version=4)
+    exercises = find_exercises(source, notebook_number(path), path.name)
+    assert exercises and [c.cell_type for c in student.cells] == [c.cell_type for c in source.cells]
+    blank, solved = {}, {}
+    for exercise in exercises:
+        cell, check = student.cells[exercise.solution].source, student.cells[exercise.check].source
+        exec(cell, blank)
+        with pytest.raises(NotImplementedError, match=f"^{re.escape(exercise.message)}$"):
+            exec(check, blank)                                 # as handed out: the check stops at the exercise
+        exec(filled(cell, source.cells[exercise.solution].source, exercise), solved)
+        exec(check, solved)                                    # filled in: it passes (CheckFailed otherwise)
+    assert capsys.readouterr().out.count("properties hold") == len(exercises)
