@@ -142,3 +142,39 @@ def test_exported_weights_rebuild_the_same_networks(tmp_path):
     with pytest.raises(CheckpointError, match="meta-learning checkpoint"):
         torch.save({"E": {}}, tmp_path / "odd.pt")
         load_networks(tmp_path / "odd.pt")
+
+
+def test_D_gets_no_weight_gradients_in_the_generator_step(tmp_path):
+    trainer = make(tmp_path)
+    batch = {k: v[None] for k, v in trainer.dataset.episode(0, 3, [0, 1]).items()}
+    trainer.generator_step(batch)
+    assert all(p.grad is None for p in trainer.D.parameters()), "D was not frozen during the E/G step"
+    assert all(p.requires_grad for p in trainer.D.parameters()), "D must be trainable again afterwards"
+
+
+def test_channels_last_trains_like_contiguous(tmp_path):
+    """The GPU memory layout, run on the CPU: same losses, within float rounding."""
+    runs = {fmt: make(tmp_path / fmt, memory_format=fmt, steps=3) for fmt in ("contiguous", "channels_last")}
+    conv = runs["channels_last"].G.decoder[0].conv1.parametrizations.weight.original
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    for batch in runs["contiguous"].loader(3):
+        a, b = ({k: float(v) for k, v in trainer.train_step(batch).items()} for trainer in runs.values())
+        assert b == pytest.approx(a, rel=1e-4, abs=1e-4)
+
+
+def test_speed_settings_are_checked():
+    with pytest.raises(ValueError, match="memory_format='nhwc'"):
+        TrainConfig(memory_format="nhwc")
+
+
+def test_a_checkpoint_older_than_a_config_field_still_resumes(tmp_path):
+    trainer = make(tmp_path)
+    trainer.train(steps=1, progress=False)
+    path = trainer.out_dir / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    for field in ("match_weight", "memory_format", "compile"):      # fields added after the first checkpoints
+        del state["train_config"][field]
+    torch.save(state, path)
+    resumed = make(tmp_path)
+    resumed.load(path)
+    assert resumed.step == 1

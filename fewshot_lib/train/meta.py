@@ -14,27 +14,40 @@ switches L_MCH off (``variant="FF"``).
 
 Episodes for step s are drawn from ``numpy.random.default_rng([seed, s])``, so a run that
 is stopped and resumed draws exactly the batches an uninterrupted run would: on the CPU the
-losses are bit-identical. Introduced in notebook 06.
+losses are bit-identical.
+
+On a GPU the same step runs fast (README, "Training at scale"): bf16 autocast (fp16 with loss
+scaling where bf16 is missing), channels-last tensors, cuDNN autotuning, fused Adam, D frozen
+during the E/G step (no weight gradients for it), the perceptual networks frozen, real and fake
+frames through D in one pass, the next batch copied to the GPU while the current one trains,
+the losses and the non-finite flag kept on the device until a logging step reads them
+(``tools/gpu_check.py`` counts the host synchronisations left in a step), and optionally
+``torch.compile``. Several processes (torchrun) are
+:mod:`fewshot_lib.train.distributed`. Introduced in notebook 06.
 """
 from __future__ import annotations
 
 import json
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from .. import __version__
 from ..losses import LossWeights, adversarial_loss, build_content_loss, discriminator_hinge_loss, embedding_match_loss
 from ..models import Discriminator, Embedder, Generator, ModelConfig, get_preset
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .distributed import (SINGLE, Distributed, all_reduce_rows, any_over_processes, check_divides, close,
+                          data_parallel, from_environment, mean_over_processes, shard)
 
 VARIANTS = ("FT", "FF")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
 PREVIEW_STEP = 2**30   # the sample grids always show the episodes of this (never trained) step
@@ -49,13 +62,15 @@ class TrainConfig:
     """How to meta-train; printed into the log and saved in every checkpoint."""
 
     steps: int = 2000
-    batch_size: int = 4              # episodes per step (the paper leaves it open: 2-8)
+    batch_size: int = 4              # episodes per step, over all processes (the paper leaves it open: 2-8)
     k: int = 8                       # K frames per episode for the embedder
     lr_g: float = 5e-5               # Adam for E, G, P
     lr_d: float = 2e-4               # Adam for D, W, w₀, b (two-time-scale update rule)
     betas: tuple[float, float] = (0.5, 0.999)
     d_steps: int = 2                 # D steps per E/G step
     variant: str = "FT"              # "FT": with L_MCH (fine-tunable); "FF": without
+    match_weight: float = 10.0       # λ_MCH (paper: 10). With L1 summed over N it can crush ê to 0:
+                                     # see the model card in data/README.md for what we measured
     content_fallback: str = "pixel"  # what replaces L_CNT without VGG weights (see losses.build_content_loss)
     precision: str = "auto"          # auto: bf16 on GPUs that have it, else fp16 + loss scaling; fp32 on CPU
     seed: int = 0
@@ -63,6 +78,8 @@ class TrainConfig:
     sample_every: int = 200
     checkpoint_every: int = 200
     num_workers: int = 0             # DataLoader workers (0: load in the training process)
+    memory_format: str = "auto"      # auto: channels_last on CUDA (tensor-core convs), contiguous elsewhere
+    compile: bool = False            # torch.compile the networks (minutes of compiling, then faster steps)
 
     def __post_init__(self):
         object.__setattr__(self, "betas", tuple(self.betas))
@@ -70,11 +87,13 @@ class TrainConfig:
             raise ValueError(f"variant={self.variant!r}: use 'FT' (with L_MCH) or 'FF' (without)")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision={self.precision!r}: choose one of {', '.join(PRECISIONS)}")
+        if self.memory_format not in MEMORY_FORMATS:
+            raise ValueError(f"memory_format={self.memory_format!r}: choose one of {', '.join(MEMORY_FORMATS)}")
         if min(self.steps, self.batch_size, self.k, self.d_steps) < 1:
             raise ValueError("steps, batch_size, k and d_steps must all be at least 1")
 
     def loss_weights(self) -> LossWeights:
-        weights = LossWeights()
+        weights = LossWeights(match=self.match_weight)
         return weights if self.variant == "FT" else weights.feed_forward()
 
 
@@ -89,17 +108,56 @@ def choose_precision(requested: str, device: torch.device) -> torch.dtype:
     return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[requested]
 
 
+def choose_memory_format(requested: str, device: torch.device) -> torch.memory_format:
+    """channels_last (NHWC) on CUDA, where cuDNN's tensor-core convolutions want it; NCHW elsewhere."""
+    if requested == "auto":
+        requested = "channels_last" if device.type == "cuda" else "contiguous"
+    return torch.channels_last if requested == "channels_last" else torch.contiguous_format
+
+
+def adam(params, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
+    """Adam with one fused kernel per step on CUDA, multi-tensor (foreach) updates elsewhere."""
+    fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    return torch.optim.Adam(params, lr=lr, betas=betas, **fast)
+
+
+@contextmanager
+def frozen(module: nn.Module):
+    """No weight gradients for ``module`` inside the block; gradients still flow through it to its inputs."""
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        module.requires_grad_(True)
+
+
+class EmbedAndGenerate(nn.Module):
+    """E and G as one module, the forward pass of the E/G step (one unit for DDP and torch.compile)."""
+
+    def __init__(self, E: Embedder, G: Generator):
+        super().__init__()
+        self.E, self.G = E, G
+
+    def forward(self, frames: torch.Tensor, sketches: torch.Tensor, y_t: torch.Tensor):
+        e_hat, e = self.E.embed_frames(frames, sketches)    # ê (B, N), e (B, K, N) from (B, K, 3, S, S)
+        return self.G(y_t, e_hat), e                         # x̂ = G(y_t, ê) (B, 3, S, S)
+
+
 class StepBatchSampler(torch.utils.data.Sampler):
     """The batches of steps ``start..stop-1``: B videos from ``default_rng([seed, step])`` each.
 
     It yields dataset indices ``step · num_videos + video``; :class:`~fewshot_lib.data.VideoDataset`
     draws that item's target and K frames from ``default_rng([dataset seed, step, video])``. So a
     step's batch depends on (seed, step) alone: resuming at any step replays the same batches,
-    with or without DataLoader workers.
+    with or without DataLoader workers. With several processes (``dist``), each yields its
+    contiguous share of every step's B episodes.
     """
 
-    def __init__(self, num_videos: int, batch_size: int, seed: int, start: int, stop: int):
+    def __init__(self, num_videos: int, batch_size: int, seed: int, start: int, stop: int,
+                 dist: Distributed = SINGLE):
+        check_divides(batch_size, dist)
         self.num_videos, self.batch_size, self.seed, self.start, self.stop = num_videos, batch_size, seed, start, stop
+        self.dist = dist
 
     def videos(self, step: int) -> np.ndarray:
         rng = np.random.default_rng([self.seed, step])
@@ -107,14 +165,39 @@ class StepBatchSampler(torch.utils.data.Sampler):
 
     def __iter__(self):
         for step in range(self.start, self.stop):
-            yield [step * self.num_videos + int(video) for video in self.videos(step)]
+            yield [step * self.num_videos + int(video) for video in shard(self.videos(step), self.dist)]
 
     def __len__(self) -> int:
         return max(0, self.stop - self.start)
 
 
-def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
-    return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+def to_device(batch: dict[str, torch.Tensor], device: torch.device,
+              memory_format: torch.memory_format = torch.contiguous_format) -> dict[str, torch.Tensor]:
+    """The batch on ``device``; its images (B, 3, S, S) in ``memory_format``."""
+    return {key: value.to(device, non_blocking=True,
+                          memory_format=memory_format if value.dim() == 4 else torch.preserve_format)
+            for key, value in batch.items()}
+
+
+def on_device(batches, device: torch.device, memory_format: torch.memory_format = torch.contiguous_format):
+    """The batches on ``device``. On CUDA each is copied on a side stream while the previous one
+    trains (the copy engine runs beside the kernels); the training stream waits for its copy."""
+    if device.type != "cuda":
+        yield from (to_device(batch, device, memory_format) for batch in batches)
+        return
+    side, pending = torch.cuda.Stream(device), None
+    for batch in batches:
+        with torch.cuda.stream(side):
+            copied = to_device(batch, device, memory_format)      # from pinned memory: asynchronous
+        if pending is not None:
+            yield pending
+        training = torch.cuda.current_stream(device)
+        training.wait_stream(side)                                 # this batch's kernels wait for its copy
+        for tensor in copied.values():
+            tensor.record_stream(training)                         # its memory is in use on that stream too
+        pending = copied
+    if pending is not None:
+        yield pending
 
 
 class MetaTrainer:
@@ -122,33 +205,49 @@ class MetaTrainer:
 
     >>> trainer = MetaTrainer(get_preset("cpu64"), TrainConfig(steps=100), dataset, "runs/meta")  # doctest: +SKIP
     >>> trainer.train()                                                                              # doctest: +SKIP
+
+    ``dist``: this process's place among several training processes (see
+    :mod:`~fewshot_lib.train.distributed`); only rank 0 logs and writes files.
     """
 
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, dataset, out_dir: str | Path,
-                 device: torch.device | str = "cpu", log=print):
+                 device: torch.device | str = "cpu", log=print, dist: Distributed = SINGLE):
+        check_divides(train_cfg.batch_size, dist)
         if dataset.k != train_cfg.k:
             raise ValueError(f"the dataset makes episodes of K={dataset.k} frames, the config asks for K={train_cfg.k}")
         if dataset.size != model_cfg.image_size:
             raise ValueError(f"the dataset's frames are {dataset.size}×{dataset.size}, the model preset "
                              f"{model_cfg.name!r} needs {model_cfg.image_size}×{model_cfg.image_size}")
-        self.model_cfg, self.cfg, self.dataset = model_cfg, train_cfg, dataset
-        self.out_dir, self.device, self.log = Path(out_dir), torch.device(device), log
+        self.model_cfg, self.cfg, self.dataset, self.dist = model_cfg, train_cfg, dataset, dist
+        self.out_dir, self.device = Path(out_dir), torch.device(device)
+        self.log = log if dist.is_main else (lambda *_: None)
         self.step = 0
         torch.manual_seed(train_cfg.seed)
-        self.E = Embedder(model_cfg).to(self.device)
-        self.G = Generator(model_cfg).to(self.device)
-        self.D = Discriminator(model_cfg, num_videos=len(dataset)).to(self.device)
-        self.opt_G = torch.optim.Adam([*self.E.parameters(), *self.G.parameters()], lr=train_cfg.lr_g,
-                                      betas=train_cfg.betas)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=train_cfg.lr_d, betas=train_cfg.betas)
+        self.memory_format = choose_memory_format(train_cfg.memory_format, self.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True       # time the conv algorithms once per shape, keep the fastest
+        self.E = Embedder(model_cfg).to(self.device, memory_format=self.memory_format)
+        self.G = Generator(model_cfg).to(self.device, memory_format=self.memory_format)
+        self.D = Discriminator(model_cfg, num_videos=len(dataset)).to(self.device, memory_format=self.memory_format)
+        self.opt_G = adam([*self.E.parameters(), *self.G.parameters()], train_cfg.lr_g, train_cfg.betas, self.device)
+        self.opt_D = adam(self.D.parameters(), train_cfg.lr_d, train_cfg.betas, self.device)
         self.dtype = choose_precision(train_cfg.precision, self.device)
         # Loss scaling only for fp16 (bf16 and fp32 have fp32's exponent range).
         self.scaler_G = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
         self.scaler_D = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
         self.weights = train_cfg.loss_weights()
         self.content, self.loss_description = build_content_loss(self.weights, train_cfg.content_fallback)
-        self.content.to(self.device)
+        self.content.to(self.device, memory_format=self.memory_format)     # VGG stacks: frozen, no weight grads
         self.nonfinite = torch.zeros((), dtype=torch.bool, device=self.device)  # set on device, read when logging
+        # What the steps call: the networks, in DDP with several processes, compiled when asked.
+        self.embed_and_generate = self.wrap(EmbedAndGenerate(self.E, self.G))
+        self.score = self.wrap(self.D, ignore=("W.weight",))    # D's steps; W's rows: all_reduce_rows
+        self.score_frozen = self.wrap(self.D, parallel=False)   # the E/G step: D frozen, nothing to average
+
+    def wrap(self, module: nn.Module, parallel: bool = True, ignore: tuple[str, ...] = ()) -> nn.Module:
+        if parallel:
+            module = data_parallel(module, self.dist, self.device, ignore)
+        return torch.compile(module) if self.cfg.compile else module
 
     # ----------------------------------------------------------------------------- one iteration
     def autocast(self):
@@ -160,11 +259,11 @@ class MetaTrainer:
         """One Adam step of E, G, P on L_CNT + L_ADV (+ L_MCH); returns the losses, x̂ and e (detached)."""
         x_t, y_t, i = batch["target"], batch["target_sketch"], batch["video"]
         with self.autocast():
-            e_hat, e = self.E.embed_frames(batch["frames"], batch["sketches"])    # (B, N), (B, K, N)
-            x_hat = self.G(y_t, e_hat)                                           # (B, 3, S, S)
-            r_fake, fake_features = self.D(x_hat, y_t, i)
-            with torch.no_grad():
-                _, real_features = self.D(x_t, y_t, i)                           # targets of L_FM
+            x_hat, e = self.embed_and_generate(batch["frames"], batch["sketches"], y_t)   # (B, 3, S, S), (B, K, N)
+            with frozen(self.D):                                                 # gradients reach x̂, not D
+                r_fake, fake_features = self.score_frozen(x_hat, y_t, i)
+                with torch.no_grad():
+                    _, real_features = self.score_frozen(x_t, y_t, i)            # targets of L_FM
             losses = {"L_CNT": self.content(x_hat.float(), x_t),
                       "L_ADV": adversarial_loss(r_fake.float(), real_features, fake_features,
                                                 self.weights.feature_matching)}
@@ -173,7 +272,7 @@ class MetaTrainer:
                 losses["L_MCH"] = self.weights.match * embedding_match_loss(e.float(), W_i)
             loss = sum(losses.values())
         self.opt_G.zero_grad(set_to_none=True)
-        self.scaler_G.scale(loss).backward()       # also fills D's grads: zeroed before D's step
+        self.scaler_G.scale(loss).backward()       # DDP averages E's and G's gradients over the processes
         self.scaler_G.step(self.opt_G)
         self.scaler_G.update()
         losses["loss_G"] = loss.detach()
@@ -184,28 +283,32 @@ class MetaTrainer:
         """One Adam step of D (with W, w₀, b) on L_DSC (+ L_MCH towards the detached e)."""
         x_t, y_t, i = batch["target"], batch["target_sketch"], batch["video"]
         with self.autocast():
-            r_real, _ = self.D(x_t, y_t, i)
-            r_fake, _ = self.D(x_hat, y_t, i)                                    # x̂ detached: G untouched
-            loss = discriminator_hinge_loss(r_real.float(), r_fake.float())
-            losses = {"L_DSC": loss.detach(), "D_real": r_real.detach().float().mean(),
-                      "D_fake": r_fake.detach().float().mean()}
+            # Real and fake frames in one pass of 2B (D mixes nothing between images); x̂ detached: G untouched.
+            r, _ = self.score(torch.cat([x_t, x_hat]), torch.cat([y_t, y_t]), torch.cat([i, i]))
+            r_real, r_fake = r.float().chunk(2)                                  # (B,) each
+            loss = discriminator_hinge_loss(r_real, r_fake)
+            losses = {"L_DSC": loss.detach(), "D_real": r_real.detach().mean(), "D_fake": r_fake.detach().mean()}
             if self.weights.match:
                 loss = loss + self.weights.match * embedding_match_loss(e, self.D.W(i))  # W moves, E stays
         self.opt_D.zero_grad(set_to_none=True)
-        self.scaler_D.scale(loss).backward()
+        self.scaler_D.scale(loss).backward()       # DDP averages D's gradients, except W's:
+        all_reduce_rows(self.D.W, i, self.dist)    # only the rows of this step's videos
         self.scaler_D.step(self.opt_D)
         self.scaler_D.update()
         return losses
 
     def loader(self, stop: int) -> torch.utils.data.DataLoader:
         """The batches of steps ``self.step .. stop - 1`` (see :class:`StepBatchSampler`)."""
-        sampler = StepBatchSampler(len(self.dataset), self.cfg.batch_size, self.cfg.seed, self.step, stop)
+        sampler = StepBatchSampler(len(self.dataset), self.cfg.batch_size, self.cfg.seed, self.step, stop, self.dist)
         return torch.utils.data.DataLoader(self.dataset, batch_sampler=sampler, num_workers=self.cfg.num_workers,
                                            pin_memory=self.device.type == "cuda")
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """One E/G step and ``d_steps`` D steps on ``batch``; returns the losses (on the device)."""
-        batch = to_device(batch, self.device)
+        """One E/G step and ``d_steps`` D steps on ``batch``; returns the losses (on the device).
+
+        Nothing in it waits for the device: the losses and the non-finite flag stay there.
+        """
+        batch = to_device(batch, self.device, self.memory_format)
         for module in (self.E, self.G, self.D):
             module.train()
         losses, x_hat, e = self.generator_step(batch)
@@ -221,44 +324,54 @@ class MetaTrainer:
 
         Logs every ``log_every`` steps to ``log.jsonl``, saves sample grids and the loss curves
         every ``sample_every`` steps, and a checkpoint every ``checkpoint_every`` steps and at the end.
+        With several processes, the logged losses are means over all of them, and rank 0 writes.
         """
         from tqdm.auto import tqdm
 
         steps = self.cfg.steps if steps is None else steps
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        (self.out_dir / "config.json").write_text(json.dumps(self.configs(), indent=2))
+        main = self.dist.is_main
+        if main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / "config.json").write_text(json.dumps(self.configs(), indent=2))
         if self.step == 0:
             self.log(self.describe())
         rows, start = [], time.perf_counter()
-        bar = tqdm(self.loader(steps), initial=self.step, total=steps, disable=not progress, desc="meta-learning")
+        bar = tqdm(on_device(self.loader(steps), self.device, self.memory_format), initial=self.step, total=steps,
+                   disable=not (progress and main), desc="meta-learning")
         for batch in bar:
             losses = self.train_step(batch)
             if self.step % self.cfg.log_every == 0 or self.step == steps:
                 self.check_finite()
-                row = {"step": self.step, **{k: round(float(v), 5) for k, v in losses.items()},
+                losses = mean_over_processes(losses, self.dist)
+                row = {"step": self.step, **{k: round(float(v), 5) for k, v in losses.items()},   # host reads here
                        "seconds": round(time.perf_counter() - start, 2)}
                 rows.append(row)
-                with open(self.out_dir / LOG, "a") as f:
-                    f.write(json.dumps(row) + "\n")
+                if main:
+                    with open(self.out_dir / LOG, "a") as f:
+                        f.write(json.dumps(row) + "\n")
                 bar.set_postfix({k: f"{row[k]:.3f}" for k in ("loss_G", "L_CNT", "L_DSC")})
-            if self.step % self.cfg.sample_every == 0 or self.step == steps:
+            if main and (self.step % self.cfg.sample_every == 0 or self.step == steps):
                 self.save_figures()
             if self.step % self.cfg.checkpoint_every == 0 or self.step == steps:
                 self.save()
         return rows
 
     def check_finite(self) -> None:
-        if bool(self.nonfinite):
+        """Raise :class:`TrainingDiverged` if a loss was NaN or infinite (on any process) since the start."""
+        if any_over_processes(self.nonfinite, self.dist):
             last = self.out_dir / CHECKPOINT
             where = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written yet"
             raise TrainingDiverged(f"a loss became NaN or infinite at or before step {self.step}; {where} "
                                    "(unchanged). Lower the learning rates, or use precision='fp32'.")
 
     def describe(self) -> str:
-        """What this run trains and with which loss terms (the first lines of every log)."""
+        """What this run trains, how, and with which loss terms (the first lines of every log)."""
+        speed = [str(self.dtype).removeprefix("torch."), str(self.memory_format).removeprefix("torch.")]
+        speed += ["compiled"] if self.cfg.compile else []
+        speed += [f"{self.dist.world_size} processes (DDP)"] if self.dist.enabled else []
         return (f"meta-learning {self.model_cfg.name} ({self.model_cfg.image_size}×{self.model_cfg.image_size}) "
                 f"on {len(self.dataset)} videos, variant {self.cfg.variant}, K={self.cfg.k}, "
-                f"batch {self.cfg.batch_size}, {self.device} {str(self.dtype).removeprefix('torch.')}\n"
+                f"batch {self.cfg.batch_size}, {self.device} {', '.join(speed)}\n"
                 f"{self.loss_description}")
 
     # ----------------------------------------------------------------------------- outputs
@@ -303,17 +416,19 @@ class MetaTrainer:
                 "torch_rng": torch.get_rng_state()}
 
     def save(self, path: str | Path | None = None) -> Path:
-        """Write the full training state atomically (default: ``out_dir/checkpoint.pt``)."""
+        """Write the full training state atomically (default: ``out_dir/checkpoint.pt``); rank 0 only."""
         self.check_finite()                        # never overwrite a good checkpoint with NaNs
-        return save_checkpoint(path or self.out_dir / CHECKPOINT, self.state_dict())
+        path = Path(path or self.out_dir / CHECKPOINT)
+        return save_checkpoint(path, self.state_dict()) if self.dist.is_main else path
 
     def load(self, path: str | Path | None = None) -> None:
         """Restore a checkpoint written by :meth:`save` for the same model and data."""
         path = Path(path or self.out_dir / CHECKPOINT)
         expect = {"model_config": self.model_cfg.to_dict(), "num_videos": len(self.dataset)}
         state = load_checkpoint(path, expect=expect, map_location=self.device)
-        saved = state["train_config"]
-        for key in ("k", "batch_size", "variant", "seed", "lr_g", "lr_d", "d_steps", "content_fallback"):
+        saved = {**asdict(TrainConfig()), **state["train_config"]}    # a field newer than the file: its default
+        for key in ("k", "batch_size", "variant", "match_weight", "seed", "lr_g", "lr_d", "d_steps",
+                    "content_fallback"):
             if saved[key] != getattr(self.cfg, key):
                 raise CheckpointError(f"{path}: train_config.{key} is {saved[key]!r} in the checkpoint, "
                                       f"{getattr(self.cfg, key)!r} now; resume with the same settings")
@@ -324,18 +439,21 @@ class MetaTrainer:
 
 
 def resume_or_start(model_cfg: ModelConfig, train_cfg: TrainConfig, dataset, out_dir: str | Path,
-                    resume: bool, device: torch.device | str = "cpu", log=print) -> MetaTrainer:
+                    resume: bool, device: torch.device | str = "cpu", log=print,
+                    dist: Distributed = SINGLE) -> MetaTrainer:
     """A trainer for ``out_dir``: resumed from its checkpoint when ``resume``, else fresh.
 
     A fresh start refuses a folder that already holds a checkpoint (nothing is overwritten).
+    Every process of a multi-process run loads the same checkpoint, whatever the number of
+    processes that wrote it.
     """
-    trainer = MetaTrainer(model_cfg, train_cfg, dataset, out_dir, device, log)
+    trainer = MetaTrainer(model_cfg, train_cfg, dataset, out_dir, device, log, dist)
     checkpoint = Path(out_dir) / CHECKPOINT
     if resume:
         if not checkpoint.exists():
             raise CheckpointError(f"{checkpoint}: nothing to resume; drop --resume to start a new run")
         trainer.load(checkpoint)
-        log(f"resumed {checkpoint} at step {trainer.step}")
+        trainer.log(f"resumed {checkpoint} at step {trainer.step}")
     elif checkpoint.exists():
         raise FileExistsError(f"{checkpoint} exists: pass --resume to continue it, or choose another --out")
     return trainer
@@ -354,30 +472,40 @@ def training_dataset(data: str, image_size: int, k: int):
 
 
 def add_train_command(subcommands) -> None:
+    """``fewshot train``; on several GPUs: ``torchrun --nproc_per_node N -m fewshot_lib train ...``."""
+    import argparse
+
     from ..config import get_device, pick
 
-    p = subcommands.add_parser("train", help="meta-learn E, G, P, D on K-shot episodes (resumable)")
+    p = subcommands.add_parser("train", help="meta-learn E, G, P, D on K-shot episodes (resumable; "
+                                             "several GPUs: torchrun --nproc_per_node N -m fewshot_lib train ...)")
     p.add_argument("--preset", default=pick(full="cpu64", smoke="tiny"), help="model preset (see `fewshot models`)")
     p.add_argument("--data", default="synthetic", help="'synthetic' (built in) or a folder of records")
     p.add_argument("--out", default="runs/meta", help="run folder: checkpoint, log, samples (default: runs/meta)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: FEWSHOT_DEVICE or auto)")
     defaults = TrainConfig()
-    for field, kind in (("steps", int), ("batch_size", int), ("k", int), ("lr_g", float), ("lr_d", float),
-                        ("d_steps", int), ("variant", str), ("precision", str), ("seed", int),
-                        ("num_workers", int), ("log_every", int), ("sample_every", int), ("checkpoint_every", int)):
-        p.add_argument(f"--{field.replace('_', '-')}", type=kind, default=getattr(defaults, field),
+    fields = (("steps", int), ("batch_size", int), ("k", int), ("lr_g", float), ("lr_d", float), ("d_steps", int),
+              ("variant", str), ("match_weight", float), ("precision", str), ("seed", int), ("num_workers", int),
+              ("log_every", int), ("sample_every", int), ("checkpoint_every", int), ("memory_format", str),
+              ("compile", argparse.BooleanOptionalAction))
+    for field, kind in fields:
+        option = {"action": kind} if kind is argparse.BooleanOptionalAction else {"type": kind}
+        p.add_argument(f"--{field.replace('_', '-')}", **option, default=getattr(defaults, field),
                        help=f"(default: {getattr(defaults, field)})")
 
     def run(args) -> int:
         model_cfg = get_preset(args.preset)
-        train_cfg = TrainConfig(**{f: getattr(args, f) for f in (
-            "steps", "batch_size", "k", "lr_g", "lr_d", "d_steps", "variant", "precision", "seed",
-            "num_workers", "log_every", "sample_every", "checkpoint_every")})
-        dataset = training_dataset(args.data, model_cfg.image_size, train_cfg.k)
-        trainer = resume_or_start(model_cfg, train_cfg, dataset, args.out, args.resume, get_device(args.device))
-        trainer.train()
-        print(f"checkpoint: {Path(args.out) / CHECKPOINT}\nlog, samples, loss curves: {args.out}")
+        train_cfg = TrainConfig(**{field: getattr(args, field) for field, _ in fields})
+        dist, device = from_environment(get_device(args.device))
+        try:
+            dataset = training_dataset(args.data, model_cfg.image_size, train_cfg.k)
+            trainer = resume_or_start(model_cfg, train_cfg, dataset, args.out, args.resume, device, dist=dist)
+            trainer.train()
+        finally:
+            close(dist)
+        if dist.is_main:
+            print(f"checkpoint: {Path(args.out) / CHECKPOINT}\nlog, samples, loss curves: {args.out}")
         return 0
 
     p.set_defaults(run=run)
