@@ -1,0 +1,78 @@
+"""The quality table of a meta-learned checkpoint (issue 6's bar), for the model card in data/README.md.
+
+    python tools/model_card.py fewshot_lib/assets/meta_cpu64.pt --out runs/model_card.json
+
+Held-out synthetic identities, K = 8, feed-forward (no fine-tuning). For each held-out video and
+``--targets`` target frames, two ways of choosing the K reference frames:
+
+* ``random``: K random other frames of the target's video (the paper's protocol);
+* ``pose-distant``: the K frames farthest in head pose from the target (what reenactment is for).
+
+Compared on SSIM and PSNR with two baselines that need no model: ``nearest pose`` (the reference
+frame whose landmarks are closest to the target's, copied) and ``mean frame`` (the pixel mean of
+the K frames). The identity swap: G(y_t, ê of another person) against the true x_t.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fewshot_lib.data import default_config, synthetic_split
+from fewshot_lib.evaluate import mean_frame, nearest_pose_frames, psnr, reference_frames, ssim
+from fewshot_lib.finetune import Shots, embed_person
+from fewshot_lib.train.meta import load_networks
+
+METHODS = ("model", "nearest pose", "mean frame", "identity swap")
+
+
+@torch.no_grad()
+def evaluate(checkpoint: str, targets: int, k: int, seed: int) -> dict:
+    model_cfg, E, G, _ = load_networks(checkpoint)
+    size = model_cfg.image_size
+    videos = synthetic_split("heldout", replace(default_config(), size=size))
+    people = [embed_person(E, Shots.from_video(v, np.random.default_rng(seed + i).choice(len(v), k, replace=False)))
+              for i, v in enumerate(videos)]
+    scores = {(s, m): {"SSIM": [], "PSNR": []} for s in ("random", "pose-distant") for m in METHODS}
+    for i, video in enumerate(videos):
+        for target in np.random.default_rng(seed + i).choice(len(video), size=targets, replace=False):
+            truth = Shots.from_video(video, [int(target)])
+            for setting in ("random", "pose-distant"):
+                shots = Shots.from_video(video, reference_frames(video, int(target), k, setting, seed + i))
+                other = people[(i + len(videos) // 2) % len(videos)]          # someone else (another identity)
+                outputs = {"model": G(truth.sketches, embed_person(E, shots)[None]),
+                           "nearest pose": nearest_pose_frames(shots, truth.landmarks),
+                           "mean frame": mean_frame(shots, 1),
+                           "identity swap": G(truth.sketches, other[None])}
+                for method, x in outputs.items():
+                    scores[setting, method]["SSIM"].append(float(ssim(x, truth.frames)))
+                    scores[setting, method]["PSNR"].append(float(psnr(x, truth.frames)))
+    return {"checkpoint": str(checkpoint), "videos": len(videos), "targets_per_video": targets, "k": k,
+            "table": {f"{s} / {m}": {metric: float(np.mean(v)) for metric, v in d.items()}
+                      for (s, m), d in scores.items()}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint")
+    parser.add_argument("--targets", type=int, default=4, help="target frames per held-out video")
+    parser.add_argument("--k", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="write the results as JSON here")
+    args = parser.parse_args()
+    result = evaluate(args.checkpoint, args.targets, args.k, args.seed)
+    print(f"{result['videos']} held-out videos × {args.targets} targets, K = {args.k}")
+    print(f"| references | method | SSIM | PSNR (dB) |\n|---|---|---|---|")
+    for name, row in result["table"].items():
+        setting, method = name.split(" / ")
+        print(f"| {setting} | {method} | {row['SSIM']:.3f} | {row['PSNR']:.2f} |")
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
