@@ -1,0 +1,133 @@
+"""The live puppeteering widget: sliders move the person's own landmarks, the person model draws them.
+
+Six sliders (head yaw, pitch, roll; mouth opening, smile, blink) pose the synthetic dataset's
+mean face (``data.synthetic.geometry``); landmark adaptation (:func:`~fewshot_lib.puppeteer.posed_landmarks`)
+carries that motion onto the person's own neutral landmarks, so the face keeps its shape. The
+sketch and the generated frame update at every change. A play button steps through a driving
+video's landmarks instead (raw or adapted).
+
+Everything the widget shows comes from :meth:`PuppetWidget.update` and :meth:`PuppetWidget.show_driver_frame`,
+which work without a display (tests call them directly); ipywidgets only wires them to the controls.
+Introduced in notebook 09.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import cv2
+import numpy as np
+
+from .data.synthetic.geometry import Expression, Pose
+from .data.synthetic.motion import PITCH_LIMIT, ROLL_LIMIT, YAW_LIMIT
+from .finetune import PersonModel
+from .puppeteer import drive, neutral_frame, posed_landmarks
+
+SLIDERS = {                      # name: (minimum, maximum, step) — the synthetic heads' own ranges
+    "yaw": (-YAW_LIMIT, YAW_LIMIT, 1.0),
+    "pitch": (-PITCH_LIMIT, PITCH_LIMIT, 1.0),
+    "roll": (-ROLL_LIMIT, ROLL_LIMIT, 1.0),
+    "mouth_open": (0.0, 1.0, 0.05),
+    "smile": (0.0, 1.0, 0.05),
+    "blink": (0.0, 1.0, 0.05),
+}
+
+
+def png(image: np.ndarray, size: int) -> bytes:
+    """uint8 ``(S, S, 3)`` RGB → PNG bytes, enlarged to ``size`` pixels (nearest neighbour: no invented detail)."""
+    big = cv2.resize(image, (size, size), interpolation=cv2.INTER_NEAREST)
+    ok, data = cv2.imencode(".png", cv2.cvtColor(big, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise RuntimeError("OpenCV could not encode a PNG")
+    return data.tobytes()
+
+
+class PuppetWidget:
+    """Sliders and a play button that drive ``person``; ``display(widget.widget)`` shows it.
+
+    ``driver``: optional landmarks ``(T, 68, 2)`` of a driving video, in pixels of the person's
+    frames (raw: the paper's puppeteering); ``adapted_driver``: the same motion adapted onto the
+    person (see :func:`~fewshot_lib.puppeteer.driving_landmarks`). ``fps``: the play button's rate.
+    """
+
+    def __init__(self, person: PersonModel, driver: np.ndarray | None = None,
+                 adapted_driver: np.ndarray | None = None, display_size: int = 192, fps: float = 8.0):
+        import ipywidgets as w
+
+        self.person, self.display_size = person, display_size
+        self.source = person.landmarks[neutral_frame(person.landmarks)]       # (68, 2) the person's own face
+        self.driver = {"raw": driver, "adapted": adapted_driver}
+        self.seconds: deque[float] = deque(maxlen=50)                          # recent render times
+        self.last: dict[str, np.ndarray] = {}
+        self._quiet = False
+        self.sliders = {name: w.FloatSlider(value=0.0, min=lo, max=hi, step=step, description=name,
+                                            continuous_update=True)
+                        for name, (lo, hi, step) in SLIDERS.items()}
+        for name, slider in self.sliders.items():
+            slider.add_class(f"fewshot-{name}")
+            slider.observe(lambda _: self._from_sliders(), names="value")
+        size = dict(width=display_size, height=display_size)
+        self.sketch_image = w.Image(format="png", **size).add_class("fewshot-sketch")
+        self.frame_image = w.Image(format="png", **size).add_class("fewshot-frame")
+        self.status = w.Label()
+        controls = [w.HTML("<b>head and face</b>"), *self.sliders.values()]
+        if driver is not None:
+            self.play = w.Play(min=0, max=len(driver) - 1, interval=int(1000 / fps), description="play driver")
+            self.frame_slider = w.IntSlider(min=0, max=len(driver) - 1, description="driver frame")
+            w.jslink((self.play, "value"), (self.frame_slider, "value"))
+            self.mode = w.ToggleButtons(options=["adapted", "raw"] if adapted_driver is not None else ["raw"],
+                                        description="landmarks")
+            self.frame_slider.observe(lambda change: self.show_driver_frame(change["new"]), names="value")
+            self.mode.observe(lambda _: self.show_driver_frame(self.frame_slider.value), names="value")
+            controls += [w.HTML("<b>driving video</b>"), w.HBox([self.play, self.frame_slider]), self.mode]
+        images = w.HBox([w.VBox([w.Label("landmark sketch"), self.sketch_image]),
+                         w.VBox([w.Label("generated frame"), self.frame_image])])
+        self.widget = w.VBox([w.HBox([w.VBox(controls), images]), self.status])
+        self.update()
+
+    def render(self, landmarks: np.ndarray) -> dict[str, np.ndarray]:
+        """Draw ``landmarks`` ``(68, 2)``: sketch and generated frame, shown in the widget and returned."""
+        start = time.perf_counter()
+        out = next(drive(self.person, landmarks[None], batch_size=1))
+        self.sketch_image.value = png(out["sketch"], self.display_size)
+        self.frame_image.value = png(out["result"], self.display_size)
+        self.seconds.append(time.perf_counter() - start)
+        self.status.value = f"{self.frames_per_second:.1f} frames per second (sketch + generator + PNG)"
+        self.last = out
+        return out
+
+    def update(self, **values: float) -> dict[str, np.ndarray]:
+        """Set some sliders (e.g. ``yaw=20, smile=1``), then redraw once; returns what is shown."""
+        unknown = set(values) - set(SLIDERS)
+        if unknown:
+            raise KeyError(f"no slider {sorted(unknown)}; the sliders are {', '.join(SLIDERS)}")
+        self._quiet = True                                   # one redraw, not one per slider
+        try:
+            for name, value in values.items():
+                self.sliders[name].value = value
+        finally:
+            self._quiet = False
+        return self._from_sliders()
+
+    def slider_landmarks(self) -> np.ndarray:
+        """The person's landmarks ``(68, 2)`` moved by the sliders' pose and expression."""
+        v = {name: slider.value for name, slider in self.sliders.items()}
+        pose = Pose(yaw=v["yaw"], pitch=v["pitch"], roll=v["roll"])
+        return posed_landmarks(self.source, pose, Expression(mouth_open=v["mouth_open"], smile=v["smile"],
+                                                             blink=v["blink"]))
+
+    def _from_sliders(self) -> dict[str, np.ndarray]:
+        return self.last if self._quiet else self.render(self.slider_landmarks())
+
+    def show_driver_frame(self, t: int, mode: str | None = None) -> dict[str, np.ndarray]:
+        """Draw frame ``t`` of the driving video, with ``mode`` ``"raw"`` or ``"adapted"`` landmarks
+        (default: the toggle's)."""
+        mode = mode or self.mode.value
+        if self.driver.get(mode) is None:
+            raise ValueError(f"no {mode} driving landmarks: pass driver= (and adapted_driver=) to PuppetWidget")
+        return self.render(self.driver[mode][int(t)])
+
+    @property
+    def frames_per_second(self) -> float:
+        """Redraws per second, over the recent ones."""
+        return len(self.seconds) / max(sum(self.seconds), 1e-9)

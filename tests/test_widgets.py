@@ -1,0 +1,55 @@
+"""The puppeteering widget's update functions, without a display."""
+import numpy as np
+import pytest
+import torch
+
+from fewshot_lib.data import SyntheticConfig, synthetic_split
+from fewshot_lib.finetune import FinetuneConfig, Shots, finetune
+from fewshot_lib.models import Discriminator, Embedder, Generator, get_preset
+from fewshot_lib.puppeteer import driving_landmarks
+from fewshot_lib.widgets import SLIDERS, PuppetWidget
+
+TINY = get_preset("tiny")
+
+
+@pytest.fixture(scope="module")
+def widget():
+    source, driver = synthetic_split("heldout", SyntheticConfig(size=32, frames=8, heldout_identities=2, videos=1))
+    torch.manual_seed(0)
+    E, G, D = Embedder(TINY).eval(), Generator(TINY).eval(), Discriminator(TINY, 2).eval()
+    person = finetune(E, G, D, Shots.from_video(source, [0, 1, 2]), FinetuneConfig(epochs=0), progress=False)
+    raw = driving_landmarks(person, driver.landmarks, driver.size, adapt=False)
+    adapted = driving_landmarks(person, driver.landmarks, driver.size, adapt=True)
+    return PuppetWidget(person, raw, adapted, display_size=64)
+
+
+def test_moving_a_slider_redraws_sketch_and_frame(widget):
+    start_sketch, start_frame = widget.sketch_image.value, widget.frame_image.value
+    assert bytes(start_frame[:4]) == b"\x89PNG", "the widget shows a PNG from the start"
+    shown = widget.update(yaw=20, mouth_open=1)
+    assert widget.sketch_image.value != start_sketch and widget.frame_image.value != start_frame
+    assert shown["result"].shape == (32, 32, 3) and shown["sketch"].shape == (32, 32, 3)
+    np.testing.assert_allclose(shown["landmarks"], widget.slider_landmarks())
+    assert widget.sliders["yaw"].value == 20 and widget.frames_per_second > 0
+    assert "frames per second" in widget.status.value
+
+
+def test_a_slider_change_from_the_frontend_redraws_too(widget):
+    before = widget.frame_image.value
+    widget.sliders["smile"].value = 1.0            # what a user's drag does: the observer redraws
+    assert widget.frame_image.value != before
+
+
+def test_sliders_cover_head_pose_and_expression(widget):
+    assert set(SLIDERS) == {"yaw", "pitch", "roll", "mouth_open", "smile", "blink"}
+    with pytest.raises(KeyError, match="no slider"):
+        widget.update(nose=1)
+
+
+def test_the_driver_plays_raw_or_adapted(widget):
+    raw = widget.show_driver_frame(3, "raw")["landmarks"]
+    adapted = widget.show_driver_frame(3, "adapted")["landmarks"]
+    np.testing.assert_allclose(raw, widget.driver["raw"][3])
+    assert not np.allclose(raw, adapted), "adaptation changes the driving landmarks"
+    widget.frame_slider.value = 5                  # what the play button does
+    np.testing.assert_allclose(widget.last["landmarks"], widget.driver[widget.mode.value][5])
