@@ -98,6 +98,18 @@ def test_resume_equals_uninterrupted(tmp_path):
     assert logged == [1, 2, 3, 4, 5, 6]
 
 
+def test_resume_forgets_log_rows_logged_after_the_checkpoint(tmp_path):
+    trainer = make(tmp_path, steps=4)
+    trainer.train(steps=2, progress=False)                       # checkpoint at step 2
+    at_step_2 = (trainer.out_dir / "checkpoint.pt").read_bytes()
+    trainer.train(steps=4, progress=False)                       # logs steps 3 and 4 ...
+    (trainer.out_dir / "checkpoint.pt").write_bytes(at_step_2)   # ... but is "killed" before checkpointing them
+    resumed = resume_or_start(TINY, trainer.cfg, tiny_dataset(), trainer.out_dir, resume=True, log=lambda *_: None)
+    assert resumed.step == 2
+    logged = [json.loads(line)["step"] for line in (trainer.out_dir / "log.jsonl").read_text().splitlines()]
+    assert logged == [1, 2]
+
+
 def test_checkpoint_of_another_preset_or_setting_is_refused(tmp_path):
     trainer = make(tmp_path)
     trainer.train(steps=1, progress=False)

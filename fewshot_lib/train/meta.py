@@ -438,6 +438,13 @@ class MetaTrainer:
         self.step = int(state["step"])
 
 
+def forget_log_after(log: Path, step: int) -> None:
+    """Drop the log rows of steps after ``step``: a resumed run logs those steps again."""
+    if log.exists():
+        rows = [line for line in log.read_text().splitlines() if json.loads(line)["step"] <= step]
+        log.write_text("".join(row + "\n" for row in rows))
+
+
 def resume_or_start(model_cfg: ModelConfig, train_cfg: TrainConfig, dataset, out_dir: str | Path,
                     resume: bool, device: torch.device | str = "cpu", log=print,
                     dist: Distributed = SINGLE) -> MetaTrainer:
@@ -453,6 +460,8 @@ def resume_or_start(model_cfg: ModelConfig, train_cfg: TrainConfig, dataset, out
         if not checkpoint.exists():
             raise CheckpointError(f"{checkpoint}: nothing to resume; drop --resume to start a new run")
         trainer.load(checkpoint)
+        if trainer.dist.is_main:
+            forget_log_after(Path(out_dir) / LOG, trainer.step)
         trainer.log(f"resumed {checkpoint} at step {trainer.step}")
     elif checkpoint.exists():
         raise FileExistsError(f"{checkpoint} exists: pass --resume to continue it, or choose another --out")
