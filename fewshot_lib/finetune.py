@@ -24,8 +24,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -37,6 +35,7 @@ import torch
 from torch import nn
 
 from . import __version__
+from .atomic import atomic_write
 from .data import to_tensor
 from .landmarks import crop_face, detect, draw_sketches, load_image
 from .losses import ContentLoss, LossWeights, adversarial_loss, build_content_loss, discriminator_hinge_loss
@@ -173,7 +172,9 @@ class PersonModel(nn.Module):
         tensors["landmarks"] = torch.from_numpy(self.landmarks.copy())
         metadata = {"format": PERSON_FORMAT, "format_version": PERSON_FORMAT_VERSION, "fewshot_lib": __version__,
                     "model_config": json.dumps(self.cfg.to_dict()), "info": json.dumps(self.info)}
-        return _write_atomically(Path(path), save(tensors, metadata=metadata))
+        with atomic_write(path) as f:
+            f.write(save(tensors, metadata=metadata))
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | Path, device: torch.device | str = "cpu") -> "PersonModel":
@@ -202,22 +203,6 @@ class PersonModel(nn.Module):
     def __repr__(self) -> str:
         return (f"PersonModel({self.cfg.name}, {self.size}×{self.size}, ψ′ of {self.psi.numel()} numbers, "
                 f"{len(self.landmarks)} landmark set(s), info={self.info})")
-
-
-def _write_atomically(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, flush it to disk, rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # --------------------------------------------------------------------------------- fine-tuning

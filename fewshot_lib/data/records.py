@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 from PIL import Image
+
+from ..atomic import atomic_write
 
 FORMAT_VERSION = 1
 SUFFIX = ".npz"
@@ -80,26 +80,10 @@ def write_record(path: str | Path, frames: Sequence[np.ndarray] | np.ndarray,
     encoded = [_encode_png(frame) for frame in frames]
     offsets = np.cumsum([0] + [len(b) for b in encoded]).astype(np.int64)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, frames_png=np.frombuffer(b"".join(encoded), dtype=np.uint8),
-                     frame_offsets=offsets, landmarks=landmarks, meta=np.array(meta_json))
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())          # mkstemp makes it private; a record is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        np.savez(f, frames_png=np.frombuffer(b"".join(encoded), dtype=np.uint8),
+                 frame_offsets=offsets, landmarks=landmarks, meta=np.array(meta_json))
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 class Record:
