@@ -102,8 +102,11 @@ def test_person_model_round_trips_and_drives_identically(tmp_path):
     person = tuner.person_model({"source": "test"})
     path = person.save(tmp_path / "person.safetensors")
     loaded = PersonModel.load(path)
+    saved, restored = person.state_dict(), loaded.state_dict()
+    assert saved.keys() == restored.keys() and all(torch.equal(saved[k], restored[k]) for k in saved)
     landmarks = video().landmarks[2:5]
-    assert torch.equal(person.render(landmarks), loaded.render(landmarks))
+    # the same weights give the same frames (up to the CPU kernels' float round-off between two calls)
+    torch.testing.assert_close(loaded.render(landmarks), person.render(landmarks), rtol=0, atol=1e-6)
     np.testing.assert_array_equal(loaded.landmarks, person.landmarks)
     assert loaded.info["source"] == "test" and loaded.info["epochs"] == 1 and loaded.cfg == TINY
     assert not any("projection" in key for key in loaded.generator.state_dict()), "P is not part of a person model"
