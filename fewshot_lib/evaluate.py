@@ -65,8 +65,9 @@ def gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     return (g[:, None] * g[None, :]).float()
 
 
-def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    """SSIM of each pair of images ``(B, C, H, W)`` in [-1, 1] → ``(B,)`` (1: identical).
+def ssim_map(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """Local SSIM of each pair of images ``(B, C, H, W)`` in [-1, 1] → ``(B, H − window + 1, W − window + 1)``,
+    averaged over the channels; pixel (i, j) of the map is the window whose top-left corner is (i, j).
 
     Local statistics use the valid part of a Gaussian-weighted window (no padding), as scikit-image does.
     """
@@ -86,7 +87,13 @@ def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5)
     cov = local_mean(x * y) - mu_x * mu_y                                 # σ_xy
     C1, C2 = 0.01 ** 2, 0.03 ** 2
     s = ((2 * mu_x * mu_y + C1) * (2 * cov + C2)) / ((mu_x ** 2 + mu_y ** 2 + C1) * (var_x + var_y + C2))
-    return s.mean(dim=(1, 2, 3)).float()                                  # (B,)
+    return s.mean(dim=1)                                                  # (B, H - 10, W - 10)
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """SSIM of each pair of images ``(B, C, H, W)`` in [-1, 1] → ``(B,)`` (1: identical): the mean of
+    :func:`ssim_map`."""
+    return ssim_map(x, y, window, sigma).mean(dim=(1, 2)).float()         # (B,)
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

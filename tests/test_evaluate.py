@@ -14,7 +14,7 @@ from fewshot_lib.cli import main
 from fewshot_lib.evaluate import (BASELINES, EvalConfig, EvaluationError, IdentityNetwork, csim, format_table,
                                   frechet_distance, heldout_videos, identity_swap, optional_metrics, plot_summary,
                                   psnr, quality_bar, reference_frames, reference_settings, self_reenactment,
-                                  shape_error, split_frames, ssim, summarize)
+                                  shape_error, split_frames, ssim, ssim_map, summarize)
 from fewshot_lib.finetune import FinetuneConfig
 from fewshot_lib.landmarks import crop_face, detect, load_portrait
 from fewshot_lib.models import Discriminator, Embedder, Generator, get_preset
@@ -39,6 +39,19 @@ def test_ssim_matches_scikit_image():
                                           use_sample_covariance=False)
         assert ours[b].item() == pytest.approx(reference, abs=1e-5)
     assert torch.allclose(ssim(x, x), torch.ones(2))
+
+
+def test_ssim_map_is_local():
+    """The map has one value per valid 11 × 11 window; a change in one corner lowers only the windows that see it."""
+    rng = torch.Generator().manual_seed(0)
+    x = torch.rand(1, 3, 32, 32, generator=rng) * 2 - 1
+    y = x.clone()
+    y[..., :8, :8] = -x[..., :8, :8]                                     # corrupt the top-left 8 × 8 pixels
+    local = ssim_map(y, x)
+    assert local.shape == (1, 22, 22)
+    assert local[0, :4, :4].max() < 0.9                                  # windows centred on the corruption
+    assert (local[0, 8:, :] == 1).all() and (local[0, :, 8:] == 1).all()  # windows that do not see it
+    assert ssim(y, x).item() == pytest.approx(local.mean().item(), abs=1e-6)
 
 
 def test_psnr_of_a_known_error():
