@@ -27,17 +27,20 @@ import torch.nn.functional as F
 
 from .data import VideoDataset, to_tensor
 from .data.synthetic.geometry import Camera, Expression, FaceShape, Pose, landmarks_3d
+from .evaluate import nearest_pose_frames, ssim
+from .finetune import FinetuneConfig, FineTuner, Shots
 from .landmarks import PARTS, draw_sketch
 from .landmarks.sketch import SHIFT, line_width
-from .losses import adversarial_loss, discriminator_hinge_loss, embedding_match_loss
+from .losses import ContentLoss, adversarial_loss, discriminator_hinge_loss, embedding_match_loss
 from .models import (AdaIN, Discriminator, Embedder, Generator, ResBlockDown, SelfAttention, get_preset,
                      instance_norm)
 
 __all__ = [
     "Check", "CheckFailed", "check_adain", "check_adain_params", "check_adversarial_loss", "check_discriminator_losses",
     "check_distance_to_polyline", "check_down_block", "check_draw_episode", "check_embed_and_generate",
-    "check_embedding_match", "check_hinge_loss", "check_instance_norm", "check_largest_singular_value",
-    "check_projection_score", "check_self_attention", "check_sketch_strokes", "check_to_tensor",
+    "check_embedding_match", "check_fine_tuning_losses", "check_fine_tuning_start", "check_hinge_loss",
+    "check_instance_norm", "check_largest_singular_value", "check_nearest_pose", "check_projection_score",
+    "check_self_attention", "check_sketch_strokes", "check_ssim", "check_to_tensor",
 ]
 
 
@@ -541,3 +544,124 @@ def check_discriminator_losses(discriminator_losses) -> None:
         rows = [] if to_W is None else to_W.abs().sum(dim=1).nonzero().flatten().tolist()
         check.holds("L_MCH moves the columns W_i of the batch's videos, and only those", rows == sorted(i.tolist()),
                     f"rows of W with a gradient: {rows}")
+
+
+# --------------------------------------------------------------------------------------------
+# Notebook 07 · fine-tuning
+# --------------------------------------------------------------------------------------------
+def _tiny_person(T: int) -> tuple[Embedder, Generator, Discriminator, Shots]:
+    """Tiny meta-learned networks (w₀ and b not zero, so that forgetting them shows) and T shots of a person."""
+    torch.manual_seed(0)
+    cfg = get_preset("tiny")
+    E, G, D = Embedder(cfg).eval(), Generator(cfg).eval(), Discriminator(cfg, num_videos=4).eval()
+    g = _generator(0)
+    with torch.no_grad():
+        D.w0.normal_(generator=g)
+        D.b.fill_(0.5)
+    S = cfg.image_size
+    image = lambda: torch.rand(T, 3, S, S, generator=g) * 2 - 1                   # (T, 3, S, S) in [-1, 1]
+    return E, G, D, Shots(image(), image(), np.zeros((T, 68, 2), np.float32))
+
+
+def _pixel_content() -> ContentLoss:
+    """L_CNT as offline fine-tuning gets it (multi-scale pixel L1, weight 10): no VGG weights to download."""
+    return ContentLoss({"pixel": 10.0}, {})
+
+
+def check_fine_tuning_start(fine_tuning_start) -> None:
+    """Exercise 7.1: ``fine_tuning_start(E, G, D, frames, sketches) → (ê_NEW (N,), ψ′ (n_psi,), w′ (N,))``."""
+    with Check("check_fine_tuning_start", "ê_NEW = (1/T) Σ_t E(x_t, y_t), ψ′ = P · ê_NEW, w′ = w₀ + ê_NEW",
+               hint="e_hat = E(frames, sketches).mean(dim=0) (T frames in one batch); psi = G.psi_hat(e_hat[None])[0]; "
+                    "w = D.w0 + e_hat, a new tensor (never D.w0 += …: the meta-learned D must not change)") as check:
+        E, G, D, shots = _tiny_person(5)
+        w0 = D.w0.detach().clone()
+        e_hat, psi, w = fine_tuning_start(E, G, D, shots.frames, shots.sketches)
+        check.holds("the meta-learned D is unchanged (w₀ not updated in place)", torch.equal(D.w0, w0))
+        tuner = FineTuner(E, G, D, shots, FinetuneConfig(epochs=0), content=_pixel_content())
+        check.close("ê_NEW: the mean of E over the T frames, as fewshot_lib.finetune.FineTuner", e_hat, tuner.e_hat)
+        check.close("ψ′ = P · ê_NEW, as FineTuner (G's AdaIN parameters for this person)", psi, tuner.psi)
+        check.close("w′ = w₀ + ê_NEW, as FineTuner (D's column for this person)", w, tuner.w)
+        order = torch.tensor([3, 0, 4, 1, 2])
+        shuffled, _, _ = fine_tuning_start(E, G, D, shots.frames[order], shots.sketches[order])
+        check.close("ê_NEW does not depend on the order of the T frames", shuffled, e_hat)
+        twice, _, _ = fine_tuning_start(E, G, D, shots.frames.repeat(2, 1, 1, 1), shots.sketches.repeat(2, 1, 1, 1))
+        check.close("a mean, not a sum: every frame given twice leaves ê_NEW as it is", twice, e_hat)
+
+
+def check_fine_tuning_losses(fine_tuning_losses) -> None:
+    """Exercise 7.2: ``fine_tuning_losses(G, D, psi, w, x, y, content, fm_weight) → {"L_CNT": …, "L_ADV": …}``."""
+    with Check("check_fine_tuning_losses",
+               "x̂ = G(y; ψ′), L_CNT(x̂, x) and L_ADV = −D(x̂, y; w′) + fm_weight · L_FM: G's fine-tuning step",
+               hint="x_hat = G.forward_from_psi(y, psi); r, fake_features = D(x_hat, y, w=w); the real features "
+                    "D(x, y, w=w)[1] under torch.no_grad(); {'L_CNT': content(x_hat, x), "
+                    "'L_ADV': adversarial_loss(r, real_features, fake_features, fm_weight)}") as check:
+        E, G, D, shots = _tiny_person(4)
+        tuner = FineTuner(E, G, D, shots, FinetuneConfig(epochs=0), content=_pixel_content())
+        x, y = tuner.shots.frames, tuner.shots.sketches                        # (T, 3, S, S)
+        losses = fine_tuning_losses(tuner.G, tuner.D, tuner.psi, tuner.w, x, y, tuner.content, 10.0)
+        check.holds("a dict with the terms 'L_CNT' and 'L_ADV'",
+                    isinstance(losses, dict) and {"L_CNT", "L_ADV"} <= set(losses),
+                    f"got {sorted(losses) if isinstance(losses, dict) else type(losses).__name__}")
+        to_psi, to_w, *to_G = _gradients(losses["L_CNT"] + losses["L_ADV"], [tuner.psi, tuner.w, *tuner.G.parameters()])
+        adversarial_to_psi, = _gradients(losses["L_ADV"], [tuner.psi])
+        library, _ = tuner.generator_step(x, y)                               # the same losses, then one Adam step
+        check.close("L_CNT: equals FineTuner.generator_step's", losses["L_CNT"], library["L_CNT"])
+        check.close("L_ADV: equals FineTuner.generator_step's", losses["L_ADV"], library["L_ADV"])
+        check.holds("gradients reach ψ′ and every weight of G (both are fine-tuned)",
+                    to_psi is not None and to_psi.any() and all(t is not None for t in to_G))
+        check.holds("L_ADV's gradient reaches ψ′ (x̂ is not detached: D's opinion trains the person model)",
+                    adversarial_to_psi is not None and adversarial_to_psi.any())
+        check.holds("D scores x̂ with the person's column w′ (L_ADV depends on it)", to_w is not None and to_w.any())
+
+
+# --------------------------------------------------------------------------------------------
+# Notebook 08 · evaluation
+# --------------------------------------------------------------------------------------------
+def check_ssim(ssim_by_hand) -> None:
+    """Exercise 8.1: ``ssim_by_hand(x (B, C, H, W), y) → (B,)`` SSIM of images in [-1, 1]."""
+    with Check("check_ssim",
+               "SSIM = mean (2 μ_x μ_y + C₁)(2 σ_xy + C₂) / ((μ_x² + μ_y² + C₁)(σ_x² + σ_y² + C₂)), "
+               "11×11 Gaussian window, σ = 1.5",
+               hint="to [0, 1]: (x + 1) / 2; g = exp(−k² / (2 · 1.5²)) for k = −5 … 5, window g gᵀ / (Σ g)²; "
+                    "local means F.conv2d(z, window.expand(C, 1, 11, 11), groups=C) with no padding, of x, y, x², y², "
+                    "xy; C₁ = 0.01², C₂ = 0.03²; mean over (C, H, W)") as check:
+        g = _generator(0)
+        y = F.interpolate(torch.rand(3, 3, 8, 8, generator=g) * 2 - 1, size=32, mode="bilinear")   # smooth (B, C, S, S)
+        x = (y + 0.2 * torch.randn(3, 3, 32, 32, generator=g)).clamp(-1, 1)      # noisy copies
+        mine = ssim_by_hand(x, y)
+        check.close("equals fewshot_lib.evaluate.ssim, one value per image", mine, ssim(x, y), atol=1e-5)
+        check.close("SSIM(x, x) = 1", ssim_by_hand(y, y), torch.ones(3), atol=1e-5)
+        check.close("symmetric: SSIM(y, x) = SSIM(x, y)", ssim_by_hand(y, x), mine, atol=1e-5)
+        check.close("each image on its own: no statistics shared across the batch", ssim_by_hand(x[1:2], y[1:2]),
+                    mine[1:2], atol=1e-5)
+        grey, lighter = torch.zeros(1, 3, 16, 16), torch.full((1, 3, 16, 16), 0.2)   # 0.5 and 0.6 on [0, 1]
+        check.close("two flat images: only (2 μ_x μ_y + C₁) / (μ_x² + μ_y² + C₁) is left, on the [0, 1] scale",
+                    ssim_by_hand(grey, lighter), [(2 * 0.5 * 0.6 + 1e-4) / (0.5 ** 2 + 0.6 ** 2 + 1e-4)],
+                    atol=1e-3)                                   # float32 leaves σ² ≈ 1e-8 instead of 0: ~1e-4 here
+
+
+def check_nearest_pose(nearest_pose_by_hand) -> None:
+    """Exercise 8.2: ``nearest_pose_by_hand(shots, landmarks (B, 68, 2)) → (B, 3, S, S)``, a copied shot per target."""
+    with Check("check_nearest_pose",
+               "for each target, the shot whose landmarks are nearest: mean distance over the 68 points",
+               hint="distance = np.linalg.norm(landmarks[:, None] - shots.landmarks[None], axis=-1).mean(axis=-1) "
+                    "(B, T); shots.frames[torch.from_numpy(distance.argmin(axis=1))]") as check:
+        rng = np.random.default_rng(0)
+        face = _face(32)                                                      # (68, 2)
+        T, B = 6, 4
+        points = lambda n: (face + rng.normal(0, 2, (n, 68, 2))).astype(np.float32)
+        frames = torch.from_numpy(rng.uniform(-1, 1, (T, 3, 8, 8)).astype(np.float32))
+        shots, targets = Shots(frames, -frames, points(T)), points(B)        # (T, 3, 8, 8), (B, 68, 2)
+        copied = nearest_pose_by_hand(shots, targets)
+        check.close("equals fewshot_lib.evaluate.nearest_pose_frames", copied, nearest_pose_frames(shots, targets))
+        check.close("a target in a shot's own pose gets that very shot", nearest_pose_by_hand(shots, shots.landmarks),
+                    frames)
+        order = rng.permutation(T)
+        check.close("the order of the shots does not matter",
+                    nearest_pose_by_hand(Shots(frames[order], -frames[order], shots.landmarks[order]), targets), copied)
+        off_by_one = face + np.array([1.0, 0.0])                              # every point 1 px off: mean 1
+        one_outlier = face.copy()
+        one_outlier[30] += [10.0, 0.0]                                        # one point 10 px off: mean 10 / 68
+        pair = Shots(frames[:2], -frames[:2], np.stack([off_by_one, one_outlier]).astype(np.float32))
+        check.close("a mean over the points: one misplaced landmark counts less than the whole face 1 px off",
+                    nearest_pose_by_hand(pair, face[None].astype(np.float32)), frames[1:2])

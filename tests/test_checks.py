@@ -12,8 +12,9 @@ import torch.nn.functional as F
 from fewshot_lib import checks
 from fewshot_lib.assignments import STUDENT, find_exercises, notebook_number, solution_region, stub
 from fewshot_lib.checks import Check, CheckFailed
+from fewshot_lib.evaluate import gaussian_window
 from fewshot_lib.landmarks import PARTS
-from fewshot_lib.losses import discriminator_hinge_loss, embedding_match_loss
+from fewshot_lib.losses import adversarial_loss, discriminator_hinge_loss, embedding_match_loss
 from fewshot_lib.models import instance_norm
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -142,6 +143,43 @@ def discriminator_losses(D, batch, x_hat, e, match, detach_x=True, detach_e=True
             "L_MCH": match * embedding_match_loss(e.detach() if detach_e else e, W_i)}
 
 
+
+def fine_tuning_start(E, G, D, frames, sketches, reduce="mean", with_w0=True, in_place=False):
+    with torch.no_grad():
+        e = E(frames, sketches)                                       # (T, N)
+        e_hat = e.sum(dim=0) if reduce == "sum" else e.mean(dim=0)
+        w = D.w0.add_(e_hat) if in_place else D.w0 + e_hat if with_w0 else e_hat
+        return e_hat, G.psi_hat(e_hat[None])[0], w
+
+
+def fine_tuning_losses(G, D, psi, w, x, y, content, fm_weight, score_with="w", detach_psi=False, detach_x_hat=False):
+    x_hat = G.forward_from_psi(y, psi.detach() if detach_psi else psi)
+    column = D.w0 if score_with == "w0" else w
+    r, fake_features = D(x_hat.detach() if detach_x_hat else x_hat, y, w=column)
+    with torch.no_grad():
+        _, real_features = D(x, y, w=column)
+    return {"L_CNT": content(x_hat, x), "L_ADV": adversarial_loss(r, real_features, fake_features, fm_weight)}
+
+
+def ssim_by_hand(x, y, window="gaussian", C2=0.03 ** 2, padding=0, unit=True):
+    x, y = ((x.double() + 1) / 2, (y.double() + 1) / 2) if unit else (x.double(), y.double())
+    C = x.shape[1]
+    w = gaussian_window().double() if window == "gaussian" else torch.full((11, 11), 1 / 121, dtype=torch.float64)
+    mean = lambda z: F.conv2d(z, w.expand(C, 1, 11, 11), padding=padding, groups=C)
+    mu_x, mu_y = mean(x), mean(y)
+    var_x, var_y, cov = mean(x * x) - mu_x ** 2, mean(y * y) - mu_y ** 2, mean(x * y) - mu_x * mu_y
+    C1 = 0.01 ** 2
+    s = ((2 * mu_x * mu_y + C1) * (2 * cov + C2)) / ((mu_x ** 2 + mu_y ** 2 + C1) * (var_x + var_y + C2))
+    return s.mean(dim=(1, 2, 3))
+
+
+def nearest_pose(shots, landmarks, distance="mean", pick=np.argmin):
+    difference = landmarks[:, None] - shots.landmarks[None]          # (B, T, 68, 2)
+    d = (np.linalg.norm(difference, axis=-1).mean(-1) if distance == "mean"
+         else np.linalg.norm(difference.reshape(*difference.shape[:2], -1), axis=-1))
+    return shots.frames[torch.from_numpy(pick(d, axis=1))]
+
+
 WRONG = {
     "check_sketch_strokes": {"eyes and lips left open": strokes_unclosed, "colours in BGR": strokes_bgr},
     "check_distance_to_polyline": {"t not clipped": distance_unclipped, "nearest vertex only": distance_to_vertices},
@@ -181,6 +219,19 @@ WRONG = {
     "check_discriminator_losses": {"x̂ not detached": lambda *a: discriminator_losses(*a, detach_x=False),
                                    "e not detached": lambda *a: discriminator_losses(*a, detach_e=False),
                                    "W_i detached": lambda *a: discriminator_losses(*a, detach_W=True)},
+    "check_fine_tuning_start": {"ê summed, not averaged": lambda *a: fine_tuning_start(*a, reduce="sum"),
+                                "w′ = ê (w₀ forgotten)": lambda *a: fine_tuning_start(*a, with_w0=False),
+                                "w₀ updated in place": lambda *a: fine_tuning_start(*a, in_place=True)},
+    "check_fine_tuning_losses": {"scored with w₀, not w′": lambda *a: fine_tuning_losses(*a, score_with="w0"),
+                                 "ψ′ detached": lambda *a: fine_tuning_losses(*a, detach_psi=True),
+                                 "x̂ detached before D": lambda *a: fine_tuning_losses(*a, detach_x_hat=True)},
+    "check_ssim": {"box window": lambda x, y: ssim_by_hand(x, y, window="box"),
+                   "no C₂": lambda x, y: ssim_by_hand(x, y, C2=0.0),
+                   "zero padding": lambda x, y: ssim_by_hand(x, y, padding=5),
+                   "on [-1, 1], not [0, 1]": lambda x, y: ssim_by_hand(x, y, unit=False)},
+    "check_nearest_pose": {"farthest pose": lambda s, p: nearest_pose(s, p, pick=np.argmax),
+                           "always the first shot": lambda s, p: s.frames[[0] * len(p)],
+                           "norm of all 136 coordinates": lambda s, p: nearest_pose(s, p, distance="flat")},
 }
 CASES = [(name, label, fn) for name, wrong in WRONG.items() for label, fn in wrong.items()]
 
