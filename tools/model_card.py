@@ -10,7 +10,9 @@ Held-out synthetic identities, K = 8, feed-forward (no fine-tuning). For each he
 
 Compared on SSIM and PSNR with two baselines that need no model: ``nearest pose`` (the reference
 frame whose landmarks are closest to the target's, copied) and ``mean frame`` (the pixel mean of
-the K frames). The identity swap: G(y_t, ê of another person) against the true x_t.
+the K frames). The identity swap: G(y_t, ê of another person) against the true x_t. With
+``--finetune-epochs``, also the **fine-tuned** person model (paper's FT, fine-tuned on the same K
+references; slow: one fine-tuning per target and setting, so use it with ``--videos``).
 
 Each metric is also split by region, which the synthetic renderer knows exactly: the **person**
 (every pixel where the frame differs from the empty room behind it: face, hair, neck, clothes)
@@ -30,7 +32,8 @@ import torch
 from fewshot_lib.data import default_config, synthetic_split
 from fewshot_lib.data.synthetic.render import render_backdrop
 from fewshot_lib.evaluate import mean_frame, nearest_pose_frames, reference_frames, ssim_map
-from fewshot_lib.finetune import Shots, embed_person
+from fewshot_lib.finetune import FinetuneConfig, FineTuner, Shots, embed_person
+from fewshot_lib.losses import build_content_loss
 from fewshot_lib.train.meta import load_networks
 
 METHODS = ("model", "nearest pose", "mean frame", "identity swap")
@@ -57,14 +60,26 @@ def region_scores(x: torch.Tensor, truth: torch.Tensor, person: np.ndarray) -> d
     return scores
 
 
+def fine_tuned(E, G, D, shots: Shots, sketches: torch.Tensor, cfg: FinetuneConfig, content) -> torch.Tensor:
+    """The paper's FT: fine-tune G and D on the K references, then draw ``sketches``."""
+    with torch.enable_grad():
+        tuner = FineTuner(E, G, D, shots, cfg, content=content)
+        tuner.train(progress=False)
+    return tuner.person_model()(sketches)
+
+
 @torch.no_grad()
-def evaluate(checkpoint: str, targets: int, k: int, seed: int) -> dict:
-    model_cfg, E, G, _ = load_networks(checkpoint)
+def evaluate(checkpoint: str, targets: int, k: int, seed: int, videos: int | None = None,
+             finetune_epochs: int = 0) -> dict:
+    model_cfg, E, G, D = load_networks(checkpoint)
     size = model_cfg.image_size
-    videos = synthetic_split("heldout", replace(default_config(), size=size))
+    videos = synthetic_split("heldout", replace(default_config(), size=size))[:videos]
+    finetune_cfg = FinetuneConfig.from_checkpoint(checkpoint, epochs=finetune_epochs)
+    content, _ = build_content_loss(fallback=finetune_cfg.content_fallback)
+    methods = METHODS + (("fine-tuned",) if finetune_epochs else ())
     people = [embed_person(E, Shots.from_video(v, np.random.default_rng(seed + i).choice(len(v), k, replace=False)))
               for i, v in enumerate(videos)]
-    scores = {(s, m): [] for s in ("random", "pose-distant") for m in METHODS}
+    scores = {(s, m): [] for s in ("random", "pose-distant") for m in methods}
     for i, video in enumerate(videos):
         for target in np.random.default_rng(seed + i).choice(len(video), size=targets, replace=False):
             truth = Shots.from_video(video, [int(target)])
@@ -76,9 +91,12 @@ def evaluate(checkpoint: str, targets: int, k: int, seed: int) -> dict:
                            "nearest pose": nearest_pose_frames(shots, truth.landmarks),
                            "mean frame": mean_frame(shots, 1),
                            "identity swap": G(truth.sketches, other[None])}
+                if finetune_epochs:
+                    outputs["fine-tuned"] = fine_tuned(E, G, D, shots, truth.sketches, finetune_cfg, content)
                 for method, x in outputs.items():
                     scores[setting, method].append(region_scores(x, truth.frames, person))
     return {"checkpoint": str(checkpoint), "videos": len(videos), "targets_per_video": targets, "k": k,
+            "finetune_epochs": finetune_epochs,
             "table": {f"{s} / {m}": {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
                       for (s, m), rows in scores.items()}}
 
@@ -89,9 +107,11 @@ def main() -> None:
     parser.add_argument("--targets", type=int, default=4, help="target frames per held-out video")
     parser.add_argument("--k", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--videos", type=int, default=None, help="only the first N held-out videos (default: all 80)")
+    parser.add_argument("--finetune-epochs", type=int, default=0, help="also fine-tune on the K references (0: no)")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args()
-    result = evaluate(args.checkpoint, args.targets, args.k, args.seed)
+    result = evaluate(args.checkpoint, args.targets, args.k, args.seed, args.videos, args.finetune_epochs)
     print(f"{result['videos']} held-out videos × {args.targets} targets, K = {args.k}")
     print("| references | method | " + " | ".join(f"SSIM {r} | PSNR {r} (dB)" for r in REGIONS) + " |")
     print("|---|---|" + "---|---|" * len(REGIONS))
