@@ -10,7 +10,8 @@ Held-out synthetic identities, K = 8, feed-forward (no fine-tuning). For each he
 
 Compared on SSIM and PSNR with two baselines that need no model: ``nearest pose`` (the reference
 frame whose landmarks are closest to the target's, copied) and ``mean frame`` (the pixel mean of
-the K frames). The identity swap: G(y_t, ê of another person) against the true x_t. With
+the K frames), and as a yardstick for the background, ``mean colour`` (one flat colour: the mean
+of the K frames). The identity swap: G(y_t, ê of another person) against the true x_t. With
 ``--finetune-epochs``, also the **fine-tuned** person model (paper's FT, fine-tuned on the same K
 references; slow: one fine-tuning per target and setting, so use it with ``--videos``).
 
@@ -36,7 +37,7 @@ from fewshot_lib.finetune import FinetuneConfig, FineTuner, Shots, embed_person
 from fewshot_lib.losses import build_content_loss
 from fewshot_lib.train.meta import load_networks
 
-METHODS = ("model", "nearest pose", "mean frame", "identity swap")
+METHODS = ("model", "nearest pose", "mean frame", "mean colour", "identity swap")
 REGIONS = ("frame", "person", "background")
 WINDOW = 11                                   # SSIM's window: its map is (S − 10) × (S − 10)
 
@@ -90,6 +91,7 @@ def evaluate(checkpoint: str, targets: int, k: int, seed: int, videos: int | Non
                 outputs = {"model": G(truth.sketches, embed_person(E, shots)[None]),
                            "nearest pose": nearest_pose_frames(shots, truth.landmarks),
                            "mean frame": mean_frame(shots, 1),
+                           "mean colour": shots.frames.mean(dim=(0, 2, 3))[None, :, None, None].expand_as(truth.frames),
                            "identity swap": G(truth.sketches, other[None])}
                 if finetune_epochs:
                     outputs["fine-tuned"] = fine_tuned(E, G, D, shots, truth.sketches, finetune_cfg, content)
