@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from .config import CONFIG
 from .data import SyntheticConfig, SyntheticVideo, synthetic_split, to_tensor
-from .finetune import FinetuneConfig, FineTuner, Shots, cli_overrides, embed_person
+from .finetune import FinetuneConfig, Shots, cli_overrides, embed_person, finetune
 from .losses import LossWeights, build_content_loss
 from .models import Discriminator, Embedder, Generator
 from .puppeteer import as_complex, similarity
@@ -299,9 +299,9 @@ def self_reenactment(E: Embedder, G: Generator, D: Discriminator, videos: Sequen
             start = time.perf_counter()
             if variant in VARIANTS:
                 epochs = cfg.finetune.epochs if variant == "FT" else 0
-                tuner = FineTuner(E, G, D, shots, replace(cfg.finetune, epochs=epochs), content=content)
-                tuner.train(progress=False)
-                fake = tuner.person_model().render(target.landmarks)
+                person = finetune(E, G, D, shots, replace(cfg.finetune, epochs=epochs), progress=False,
+                                  content=content)
+                fake = person.render(target.landmarks)
             elif variant == "nearest pose":
                 fake = nearest_pose_frames(shots, target.landmarks)
             else:

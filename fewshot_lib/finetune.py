@@ -300,8 +300,10 @@ class FineTuner:
         order = torch.randperm(len(self.shots), generator=generator)
         return list(order.split(self.cfg.batch_size))
 
+    @torch.enable_grad()
     def train(self, epochs: int | None = None, progress: bool = True) -> list[dict[str, float]]:
-        """Fine-tune for ``epochs`` more epochs (default: the config's); one row of mean losses per epoch."""
+        """Fine-tune for ``epochs`` more epochs (default: the config's); one row of mean losses per epoch
+        (gradients on, also when called inside ``torch.no_grad()``, e.g. from an evaluation)."""
         from tqdm.auto import tqdm
 
         epochs = self.cfg.epochs if epochs is None else epochs
@@ -347,9 +349,11 @@ def embed_person(E: Embedder, shots: Shots) -> torch.Tensor:
 
 
 def finetune(E: Embedder, G: Generator, D: Discriminator, shots: Shots, cfg: FinetuneConfig = FinetuneConfig(),
-             progress: bool = True, info: dict[str, Any] | None = None) -> PersonModel:
-    """A person model from T shots: fine-tune ``cfg.epochs`` epochs (0: the feed-forward model)."""
-    tuner = FineTuner(E, G, D, shots, cfg)
+             progress: bool = True, info: dict[str, Any] | None = None,
+             content: ContentLoss | None = None) -> PersonModel:
+    """A person model from T shots: fine-tune ``cfg.epochs`` epochs (0: the feed-forward model).
+    ``content``: an L_CNT shared by many fine-tunings (see :class:`FineTuner`)."""
+    tuner = FineTuner(E, G, D, shots, cfg, content=content)
     tuner.train(progress=progress)
     return tuner.person_model(info)
 

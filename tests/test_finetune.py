@@ -82,6 +82,16 @@ def test_fine_tuning_trains_G_psi_D_and_w_but_not_the_meta_networks():
         assert all(torch.equal(a, b) for a, b in zip(before[name], net.parameters())), f"meta-learned {name} changed"
 
 
+def test_fine_tuning_trains_inside_no_grad():
+    """An evaluation runs under torch.no_grad(); fine-tuning inside it must still train ψ′."""
+    E, G, D = networks()
+    tuner = FineTuner(E, G, D, Shots.from_video(video(), [0, 1]), FinetuneConfig(epochs=0, lr_g=1e-3))
+    psi = tuner.psi.detach().clone()
+    with torch.no_grad():
+        tuner.train(epochs=1, progress=False)
+    assert not torch.equal(tuner.psi, psi)
+
+
 def test_fine_tuning_fits_the_shots():
     E, G, D = networks()
     shots = Shots.from_video(video(), [0, 1])

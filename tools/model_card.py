@@ -33,8 +33,8 @@ import torch
 from fewshot_lib.data import default_config, synthetic_split
 from fewshot_lib.data.synthetic.render import render_backdrop
 from fewshot_lib.evaluate import mean_frame, nearest_pose_frames, reference_frames, ssim_map
-from fewshot_lib.finetune import FinetuneConfig, FineTuner, Shots, embed_person
-from fewshot_lib.losses import build_content_loss
+from fewshot_lib.finetune import FinetuneConfig, Shots, embed_person, finetune
+from fewshot_lib.losses import LossWeights, build_content_loss
 from fewshot_lib.train.meta import load_networks
 
 METHODS = ("model", "nearest pose", "mean frame", "mean colour", "identity swap")
@@ -61,14 +61,6 @@ def region_scores(x: torch.Tensor, truth: torch.Tensor, person: np.ndarray) -> d
     return scores
 
 
-def fine_tuned(E, G, D, shots: Shots, sketches: torch.Tensor, cfg: FinetuneConfig, content) -> torch.Tensor:
-    """The paper's FT: fine-tune G and D on the K references, then draw ``sketches``."""
-    with torch.enable_grad():
-        tuner = FineTuner(E, G, D, shots, cfg, content=content)
-        tuner.train(progress=False)
-    return tuner.person_model()(sketches)
-
-
 @torch.no_grad()
 def evaluate(checkpoint: str, targets: int, k: int, seed: int, videos: int | None = None,
              finetune_epochs: int = 0) -> dict:
@@ -76,7 +68,7 @@ def evaluate(checkpoint: str, targets: int, k: int, seed: int, videos: int | Non
     size = model_cfg.image_size
     videos = synthetic_split("heldout", replace(default_config(), size=size))[:videos]
     finetune_cfg = FinetuneConfig.from_checkpoint(checkpoint, epochs=finetune_epochs)
-    content, _ = build_content_loss(fallback=finetune_cfg.content_fallback)
+    content, _ = build_content_loss(LossWeights().feed_forward(), finetune_cfg.content_fallback)
     methods = METHODS + (("fine-tuned",) if finetune_epochs else ())
     people = [embed_person(E, Shots.from_video(v, np.random.default_rng(seed + i).choice(len(v), k, replace=False)))
               for i, v in enumerate(videos)]
@@ -94,7 +86,8 @@ def evaluate(checkpoint: str, targets: int, k: int, seed: int, videos: int | Non
                            "mean colour": shots.frames.mean(dim=(0, 2, 3))[None, :, None, None].expand_as(truth.frames),
                            "identity swap": G(truth.sketches, other[None])}
                 if finetune_epochs:
-                    outputs["fine-tuned"] = fine_tuned(E, G, D, shots, truth.sketches, finetune_cfg, content)
+                    tuned = finetune(E, G, D, shots, finetune_cfg, progress=False, content=content)   # the paper's FT
+                    outputs["fine-tuned"] = tuned(truth.sketches)
                 for method, x in outputs.items():
                     scores[setting, method].append(region_scores(x, truth.frames, person))
     return {"checkpoint": str(checkpoint), "videos": len(videos), "targets_per_video": targets, "k": k,
