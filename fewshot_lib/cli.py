@@ -23,6 +23,7 @@ COMMANDS = [
     "fewshot_lib.evaluate:add_evaluate_command",
     "fewshot_lib.bench:add_bench_command",
     "fewshot_lib.assignments:add_student_command",
+    "fewshot_lib.animate:add_animate_command",
 ]
 
 

@@ -38,8 +38,9 @@ from . import __version__
 from .atomic import atomic_write
 from .data import to_tensor
 from .landmarks import crop_face, detect, draw_sketches, load_image
-from .losses import ContentLoss, LossWeights, adversarial_loss, build_content_loss, discriminator_hinge_loss
+from .losses import ContentLoss, LossWeights, build_content_loss
 from .models import Discriminator, Embedder, Generator, ModelConfig
+from .train.step import GAN, gan_step, generator_update
 
 PERSON_FORMAT = "fewshot_lib person model"
 PERSON_FORMAT_VERSION = "1"
@@ -268,31 +269,19 @@ class FineTuner:
         if content is None:
             content, self.loss_description = build_content_loss(self.weights, cfg.content_fallback)
         self.content = content.to(self.device)
+        self.gan = GAN(self.D, self.content, self.weights, self.opt_G, self.opt_D)   # D scores with w′
         self.epoch = 0
 
-    def generator_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """One Adam step of G and ψ′ on L_CNT + L_ADV; returns the losses and x̂ (detached)."""
-        x_hat = self.G.forward_from_psi(y, self.psi)                         # (B, 3, S, S)
-        r_fake, fake_features = self.D(x_hat, y, w=self.w)
-        with torch.no_grad():
-            _, real_features = self.D(x, y, w=self.w)                        # targets of L_FM
-        losses = {"L_CNT": self.content(x_hat, x),
-                  "L_ADV": adversarial_loss(r_fake, real_features, fake_features, self.weights.feature_matching)}
-        loss = losses["L_CNT"] + losses["L_ADV"]
-        self.opt_G.zero_grad(set_to_none=True)
-        loss.backward()                            # also fills D's grads: zeroed before D's step
-        self.opt_G.step()
-        return {"loss_G": loss.detach(), **{k: v.detach() for k, v in losses.items()}}, x_hat.detach()
+    def make_fakes(self, indices: torch.Tensor):
+        """The forward pass of the G update for shots ``indices``: ``() → (x̂ = G(y; ψ, ψ′), no e)``."""
+        y = self.shots.sketches[indices]
+        return lambda: (self.G.forward_from_psi(y, self.psi), None)
 
-    def discriminator_step(self, x: torch.Tensor, y: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-        """One Adam step of D, w′ and b′ on L_DSC = max(0, 1 + D(x̂)) + max(0, 1 − D(x))."""
-        r_real, _ = self.D(x, y, w=self.w)
-        r_fake, _ = self.D(x_hat, y, w=self.w)                               # x̂ detached: G untouched
-        loss = discriminator_hinge_loss(r_real, r_fake)
-        self.opt_D.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_D.step()
-        return loss.detach()
+    def generator_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The G update alone (:func:`~fewshot_lib.train.step.generator_update`): the losses and x̂ (detached)."""
+        losses, x_hat, _ = generator_update(self.gan, lambda: (self.G.forward_from_psi(y, self.psi), None), x, y,
+                                            {"w": self.w})
+        return losses, x_hat
 
     def batches(self, epoch: int) -> list[torch.Tensor]:
         """The frame indices of each step of ``epoch``: a permutation of 0..T-1 from (seed, epoch)."""
@@ -315,9 +304,7 @@ class FineTuner:
             totals: dict[str, float] = {}
             for indices in self.batches(self.epoch):
                 x, y = self.shots.frames[indices], self.shots.sketches[indices]    # (B, 3, S, S)
-                losses, x_hat = self.generator_step(x, y)
-                for _ in range(self.cfg.d_steps):
-                    losses["L_DSC"] = self.discriminator_step(x, y, x_hat)
+                losses = gan_step(self.gan, self.make_fakes(indices), x, y, {"w": self.w}, self.cfg.d_steps)
                 for key, value in losses.items():
                     totals[key] = totals.get(key, 0.0) + float(value) / steps_per_epoch
                 bar.update()
@@ -336,6 +323,52 @@ class FineTuner:
         """A copy of the current G and ψ′ as a :class:`PersonModel` (eval mode)."""
         notes = {"shots": len(self.shots), "epochs": self.epoch, "finetune_config": asdict(self.cfg), **(info or {})}
         return PersonModel(copy.deepcopy(self.G), self.psi, self.shots.landmarks, notes)
+
+
+class WarpFineTuner(FineTuner):
+    """Fine-tuning the warping generator (notebook 10) for one person, as :class:`FineTuner` does the paper's:
+    its painter G with ψ′ = P · ê_NEW and D with w′ = w₀ + ê_NEW, plus the flow network F and β, all trained
+    on the T shots, which are also the references every frame is warped from.
+
+    >>> person = WarpFineTuner(warper, D, Shots.from_photo("me.jpg", 64)).person_model()   # doctest: +SKIP
+    """
+
+    def __init__(self, warper, D: Discriminator, shots: Shots, cfg: FinetuneConfig = FinetuneConfig(),
+                 content: ContentLoss | None = None):
+        super().__init__(warper.E, warper.G, D, shots, cfg, content)
+        self.warp_cfg = warper.cfg
+        self.flow = copy.deepcopy(warper.F).to(self.device)
+        self.log_beta = nn.Parameter(warper.log_beta.detach().clone())
+        self.opt_G.add_param_group({"params": [*self.flow.parameters(), self.log_beta]})   # same lr as G
+        self.landmarks = torch.from_numpy(self.shots.landmarks).to(self.device)             # (T, 68, 2)
+
+    def make_fakes(self, indices: torch.Tensor):
+        """x̂ for shots ``indices`` warped from all T shots (with T = 1, the photo is its own reference)."""
+        from .warping.generator import warp_and_blend
+
+        y, B, T = self.shots.sketches[indices], len(indices), len(self.shots)
+
+        def generate():
+            painted = self.G.forward_from_psi(y, self.psi)                    # (B, 3, S, S)
+            references = (self.shots.frames[None].expand(B, T, -1, -1, -1), self.shots.sketches[None].expand(
+                B, T, -1, -1, -1), self.landmarks[None].expand(B, T, 68, 2))
+            return warp_and_blend(self.flow, self.log_beta, *references, y, self.landmarks[indices],
+                                  painted)["x_hat"], None
+        return generate
+
+    def train(self, epochs: int | None = None, progress: bool = True) -> list[dict[str, float]]:
+        self.flow.train()
+        rows = super().train(epochs, progress)
+        self.flow.eval()
+        return rows
+
+    def person_model(self, info: dict[str, Any] | None = None):
+        """A :class:`~fewshot_lib.warping.person.WarpPerson` of the current weights and the T shots."""
+        from .warping.person import WarpPerson
+
+        notes = {"shots": len(self.shots), "epochs": self.epoch, "finetune_config": asdict(self.cfg), **(info or {})}
+        return WarpPerson(self.flow, self.log_beta, self.G, self.psi, self.shots.frames, self.shots.sketches,
+                          self.shots.landmarks, self.warp_cfg, notes)
 
 
 @torch.no_grad()

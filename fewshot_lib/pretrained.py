@@ -2,13 +2,14 @@
 
 ``meta_cpu64``: the ``cpu64`` preset (64×64) meta-trained on the built-in synthetic dataset;
 how it was made and how well it does is in ``data/README.md`` (model card).
+``warp_cpu64``: the warping generator (notebook 10) meta-trained from ``meta_cpu64`` (its painter and D).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 ASSETS = Path(__file__).parent / "assets"
-CHECKPOINTS = {"meta_cpu64": "meta_cpu64.pt"}
+CHECKPOINTS = {"meta_cpu64": "meta_cpu64.pt", "warp_cpu64": "warp_cpu64.pt"}
 
 
 def pretrained_checkpoint(name: str = "meta_cpu64") -> Path:

@@ -18,12 +18,15 @@ def test_an_episode_has_the_documented_tensors(videos):
     dataset = VideoDataset(videos, k=4)
     episode = dataset[2]
     shapes = {"frames": (4, 3, 32, 32), "sketches": (4, 3, 32, 32), "target": (3, 32, 32),
-              "target_sketch": (3, 32, 32), "video": (), "target_index": (), "frame_indices": (4,)}
+              "target_sketch": (3, 32, 32), "landmarks": (4, 68, 2), "target_landmarks": (68, 2),
+              "video": (), "target_index": (), "frame_indices": (4,)}
     assert {k: tuple(v.shape) for k, v in episode.items()} == shapes
     for key in ("frames", "sketches", "target", "target_sketch"):
         assert episode[key].dtype == torch.float32 and -1 <= episode[key].min() and episode[key].max() <= 1
     for key in ("video", "target_index", "frame_indices"):
         assert episode[key].dtype == torch.int64
+    t = int(episode["target_index"])
+    torch.testing.assert_close(episode["target_landmarks"], torch.as_tensor(videos[2].landmarks[t], dtype=torch.float32))
     assert episode["video"] == 2
     sketch = episode["target_sketch"]
     assert (sketch == -1).all(dim=0).float().mean() > 0.7, "a sketch is lines on a black background"

@@ -66,6 +66,8 @@ class VideoDataset(torch.utils.data.Dataset):
         sketches       float32 (K, 3, S, S) in [-1, 1]   y_k, their landmark sketches (black = -1)
         target         float32 (3, S, S)                 x_t, never one of the K frames
         target_sketch  float32 (3, S, S)                 y_t
+        landmarks      float32 (K, 68, 2)                the K frames' landmarks, pixels of S × S
+        target_landmarks float32 (68, 2)                 the target's (warping reads them: notebook 10)
         video          int64 ()                          i: the video's column of the discriminator's W
         target_index   int64 ()   frame_indices  int64 (K,)   which frames were used
     """
@@ -135,9 +137,12 @@ class VideoDataset(torch.utils.data.Dataset):
         images = np.stack([self._frame(source, int(t)) for t in indices])  # (K + 1, S, S, 3) uint8
         sketches = draw_sketches(source.landmarks[indices], self.size, image_size=source.size)
         images, sketches = to_tensor(images), to_tensor(sketches)           # (K + 1, 3, S, S)
+        scale = self.size / source.size                                      # pixel centres sit at integers
+        points = torch.from_numpy((source.landmarks[indices].astype(np.float32) + 0.5) * scale - 0.5)  # (K+1, 68, 2)
         return {
             "frames": images[:-1], "sketches": sketches[:-1],
             "target": images[-1], "target_sketch": sketches[-1],
+            "landmarks": points[:-1], "target_landmarks": points[-1],
             "video": torch.tensor(video, dtype=torch.int64),
             "target_index": torch.tensor(target, dtype=torch.int64),
             "frame_indices": torch.from_numpy(k_indices),

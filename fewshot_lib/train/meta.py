@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,13 +38,15 @@ import torch
 from torch import nn
 
 from .. import __version__
-from ..losses import LossWeights, adversarial_loss, build_content_loss, discriminator_hinge_loss, embedding_match_loss
+from ..losses import LossWeights, build_content_loss
 from ..models import Discriminator, Embedder, Generator, ModelConfig, get_preset
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .step import GAN, FastPath, discriminator_update, gan_step, generator_update
 from .distributed import (SINGLE, Distributed, all_reduce_rows, any_over_processes, check_divides, close,
                           data_parallel, from_environment, mean_over_processes, shard)
 
 VARIANTS = ("FT", "FF")
+MODELS = ("paper", "warp")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 CHECKPOINT = "checkpoint.pt"
@@ -69,6 +70,8 @@ class TrainConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     d_steps: int = 2                 # D steps per E/G step
     variant: str = "FT"              # "FT": with L_MCH (fine-tunable); "FF": without
+    model: str = "paper"             # what makes x̂: "paper" (E + G) or "warp" (the warping generator, notebook 10)
+    init: str = ""                   # a fresh run starts E, G, D from this meta-learning checkpoint ("": random)
     match_weight: float = 10.0       # λ_MCH (paper: 10). With L1 summed over N it can crush ê to 0:
                                      # see the model card in data/README.md for what we measured
     content_fallback: str = "pixel"  # what replaces L_CNT without VGG weights (see losses.build_content_loss)
@@ -83,6 +86,8 @@ class TrainConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "betas", tuple(self.betas))
+        if self.model not in MODELS:
+            raise ValueError(f"model={self.model!r}: use 'paper' (E + G) or 'warp' (the warping generator)")
         if self.variant not in VARIANTS:
             raise ValueError(f"variant={self.variant!r}: use 'FT' (with L_MCH) or 'FF' (without)")
         if self.precision not in PRECISIONS:
@@ -121,16 +126,6 @@ def adam(params, lr: float, betas: tuple[float, float], device: torch.device) ->
     return torch.optim.Adam(params, lr=lr, betas=betas, **fast)
 
 
-@contextmanager
-def frozen(module: nn.Module):
-    """No weight gradients for ``module`` inside the block; gradients still flow through it to its inputs."""
-    module.requires_grad_(False)
-    try:
-        yield
-    finally:
-        module.requires_grad_(True)
-
-
 class EmbedAndGenerate(nn.Module):
     """E and G as one module, the forward pass of the E/G step (one unit for DDP and torch.compile)."""
 
@@ -138,9 +133,20 @@ class EmbedAndGenerate(nn.Module):
         super().__init__()
         self.E, self.G = E, G
 
+    inputs = ("frames", "sketches", "target_sketch")       # the batch entries ``forward`` takes, in order
+
     def forward(self, frames: torch.Tensor, sketches: torch.Tensor, y_t: torch.Tensor):
         e_hat, e = self.E.embed_frames(frames, sketches)    # ê (B, N), e (B, K, N) from (B, K, 3, S, S)
         return self.G(y_t, e_hat), e                         # x̂ = G(y_t, ê) (B, 3, S, S)
+
+
+def make_model(train_cfg: TrainConfig, E: Embedder, G: Generator) -> nn.Module:
+    """What makes x̂ from a batch: the paper's E + G, or the warping generator around them (notebook 10)."""
+    if train_cfg.model == "warp":
+        from ..warping.generator import WarpingGenerator
+
+        return WarpingGenerator(E, G)
+    return EmbedAndGenerate(E, G)
 
 
 class StepBatchSampler(torch.utils.data.Sampler):
@@ -229,20 +235,24 @@ class MetaTrainer:
         self.E = Embedder(model_cfg).to(self.device, memory_format=self.memory_format)
         self.G = Generator(model_cfg).to(self.device, memory_format=self.memory_format)
         self.D = Discriminator(model_cfg, num_videos=len(dataset)).to(self.device, memory_format=self.memory_format)
-        self.opt_G = adam([*self.E.parameters(), *self.G.parameters()], train_cfg.lr_g, train_cfg.betas, self.device)
+        self.model = make_model(train_cfg, self.E, self.G).to(self.device, memory_format=self.memory_format)
+        self.opt_G = adam(self.model.parameters(), train_cfg.lr_g, train_cfg.betas, self.device)   # E, G (, F)
         self.opt_D = adam(self.D.parameters(), train_cfg.lr_d, train_cfg.betas, self.device)
         self.dtype = choose_precision(train_cfg.precision, self.device)
-        # Loss scaling only for fp16 (bf16 and fp32 have fp32's exponent range).
-        self.scaler_G = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
-        self.scaler_D = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
         self.weights = train_cfg.loss_weights()
         self.content, self.loss_description = build_content_loss(self.weights, train_cfg.content_fallback)
         self.content.to(self.device, memory_format=self.memory_format)     # VGG stacks: frozen, no weight grads
         self.nonfinite = torch.zeros((), dtype=torch.bool, device=self.device)  # set on device, read when logging
-        # What the steps call: the networks, in DDP with several processes, compiled when asked.
-        self.embed_and_generate = self.wrap(EmbedAndGenerate(self.E, self.G))
-        self.score = self.wrap(self.D, ignore=("W.weight",))    # D's steps; W's rows: all_reduce_rows
-        self.score_frozen = self.wrap(self.D, parallel=False)   # the E/G step: D frozen, nothing to average
+        # The fast path around the shared step: E and G (and D for its own updates) in DDP with several
+        # processes, compiled when asked; loss scaling only for fp16 (bf16 and fp32 have fp32's exponent range).
+        self.embed_and_generate = self.wrap(self.model)
+        fast = FastPath(dtype=self.dtype, device_type=self.device.type,
+                        scaler_G=torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16),
+                        scaler_D=torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16),
+                        score=self.wrap(self.D, ignore=("W.weight",)),      # W's rows: after_backward_D
+                        score_frozen=self.wrap(self.D, parallel=False),     # D frozen: nothing to average
+                        after_backward_D=lambda column: all_reduce_rows(self.D.W, column["video_idx"], self.dist))
+        self.gan = GAN(self.D, self.content, self.weights, self.opt_G, self.opt_D, fast)
 
     def wrap(self, module: nn.Module, parallel: bool = True, ignore: tuple[str, ...] = ()) -> nn.Module:
         if parallel:
@@ -250,52 +260,23 @@ class MetaTrainer:
         return torch.compile(module) if self.cfg.compile else module
 
     # ----------------------------------------------------------------------------- one iteration
-    def autocast(self):
-        if self.dtype == torch.float32:
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=self.dtype)
+    def column(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """D scores each episode with its video's column W_i + w₀ (and W_i is L_MCH's other side)."""
+        return {"video_idx": batch["video"]}
+
+    def make_fakes(self, batch: dict[str, torch.Tensor]):
+        """The forward pass of the E/G update: ``() → (x̂, e)`` for :func:`~fewshot_lib.train.step.gan_step`."""
+        return lambda: self.embed_and_generate(*(batch[key] for key in self.model.inputs))
 
     def generator_step(self, batch: dict[str, torch.Tensor]):
-        """One Adam step of E, G, P on L_CNT + L_ADV (+ L_MCH); returns the losses, x̂ and e (detached)."""
-        x_t, y_t, i = batch["target"], batch["target_sketch"], batch["video"]
-        with self.autocast():
-            x_hat, e = self.embed_and_generate(batch["frames"], batch["sketches"], y_t)   # (B, 3, S, S), (B, K, N)
-            with frozen(self.D):                                                 # gradients reach x̂, not D
-                r_fake, fake_features = self.score_frozen(x_hat, y_t, i)
-                with torch.no_grad():
-                    _, real_features = self.score_frozen(x_t, y_t, i)            # targets of L_FM
-            losses = {"L_CNT": self.content(x_hat.float(), x_t),
-                      "L_ADV": adversarial_loss(r_fake.float(), real_features, fake_features,
-                                                self.weights.feature_matching)}
-            if self.weights.match:
-                W_i = self.D.W(i).detach()                                       # (B, N): E moves, W stays
-                losses["L_MCH"] = self.weights.match * embedding_match_loss(e.float(), W_i)
-            loss = sum(losses.values())
-        self.opt_G.zero_grad(set_to_none=True)
-        self.scaler_G.scale(loss).backward()       # DDP averages E's and G's gradients over the processes
-        self.scaler_G.step(self.opt_G)
-        self.scaler_G.update()
-        losses["loss_G"] = loss.detach()
-        return {k: v.detach() for k, v in losses.items()}, x_hat.detach(), e.detach()
+        """The E/G update alone (:func:`~fewshot_lib.train.step.generator_update`): losses, x̂, e (detached)."""
+        return generator_update(self.gan, self.make_fakes(batch), batch["target"], batch["target_sketch"],
+                                self.column(batch))
 
     def discriminator_step(self, batch: dict[str, torch.Tensor], x_hat: torch.Tensor,
                            e: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One Adam step of D (with W, w₀, b) on L_DSC (+ L_MCH towards the detached e)."""
-        x_t, y_t, i = batch["target"], batch["target_sketch"], batch["video"]
-        with self.autocast():
-            # Real and fake frames in one pass of 2B (D mixes nothing between images); x̂ detached: G untouched.
-            r, _ = self.score(torch.cat([x_t, x_hat]), torch.cat([y_t, y_t]), torch.cat([i, i]))
-            r_real, r_fake = r.float().chunk(2)                                  # (B,) each
-            loss = discriminator_hinge_loss(r_real, r_fake)
-            losses = {"L_DSC": loss.detach(), "D_real": r_real.detach().mean(), "D_fake": r_fake.detach().mean()}
-            if self.weights.match:
-                loss = loss + self.weights.match * embedding_match_loss(e, self.D.W(i))  # W moves, E stays
-        self.opt_D.zero_grad(set_to_none=True)
-        self.scaler_D.scale(loss).backward()       # DDP averages D's gradients, except W's:
-        all_reduce_rows(self.D.W, i, self.dist)    # only the rows of this step's videos
-        self.scaler_D.step(self.opt_D)
-        self.scaler_D.update()
-        return losses
+        """One D update alone (:func:`~fewshot_lib.train.step.discriminator_update`)."""
+        return discriminator_update(self.gan, batch["target"], batch["target_sketch"], x_hat, e, self.column(batch))
 
     def loader(self, stop: int) -> torch.utils.data.DataLoader:
         """The batches of steps ``self.step .. stop - 1`` (see :class:`StepBatchSampler`)."""
@@ -311,9 +292,8 @@ class MetaTrainer:
         batch = to_device(batch, self.device, self.memory_format)
         for module in (self.E, self.G, self.D):
             module.train()
-        losses, x_hat, e = self.generator_step(batch)
-        for _ in range(self.cfg.d_steps):
-            losses.update(self.discriminator_step(batch, x_hat, e))
+        losses = gan_step(self.gan, self.make_fakes(batch), batch["target"], batch["target_sketch"],
+                          self.column(batch), self.cfg.d_steps)
         self.nonfinite |= ~torch.isfinite(losses["loss_G"]) | ~torch.isfinite(losses["L_DSC"])
         self.step += 1
         return losses
@@ -369,7 +349,8 @@ class MetaTrainer:
         speed = [str(self.dtype).removeprefix("torch."), str(self.memory_format).removeprefix("torch.")]
         speed += ["compiled"] if self.cfg.compile else []
         speed += [f"{self.dist.world_size} processes (DDP)"] if self.dist.enabled else []
-        return (f"meta-learning {self.model_cfg.name} ({self.model_cfg.image_size}×{self.model_cfg.image_size}) "
+        model = "" if self.cfg.model == "paper" else " (the warping generator: F, with E and G as its painter)"
+        return (f"meta-learning{model} {self.model_cfg.name} ({self.model_cfg.image_size}×{self.model_cfg.image_size}) "
                 f"on {len(self.dataset)} videos, variant {self.cfg.variant}, K={self.cfg.k}, "
                 f"batch {self.cfg.batch_size}, {self.device} {', '.join(speed)}\n"
                 f"{self.loss_description}")
@@ -379,9 +360,8 @@ class MetaTrainer:
     def generate(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Self-reenactment of a batch of episodes: the batch plus ``x_hat`` (eval mode)."""
         batch = to_device(batch, self.device)
-        self.E.eval(), self.G.eval()
-        e_hat, _ = self.E.embed_frames(batch["frames"], batch["sketches"])
-        batch["x_hat"] = self.G(batch["target_sketch"], e_hat)
+        self.model.eval()
+        batch["x_hat"], _ = self.model(*(batch[key] for key in self.model.inputs))
         return batch
 
     def save_figures(self) -> None:
@@ -411,8 +391,9 @@ class MetaTrainer:
     def state_dict(self) -> dict[str, Any]:
         return {**self.configs(), "step": self.step, "version": __version__,
                 "E": self.E.state_dict(), "G": self.G.state_dict(), "D": self.D.state_dict(),
+                **({"warping": warping_state(self.model)} if self.cfg.model == "warp" else {}),
                 "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
-                "scaler_G": self.scaler_G.state_dict(), "scaler_D": self.scaler_D.state_dict(),
+                "scaler_G": self.gan.fast.scaler_G.state_dict(), "scaler_D": self.gan.fast.scaler_D.state_dict(),
                 "torch_rng": torch.get_rng_state()}
 
     def save(self, path: str | Path | None = None) -> Path:
@@ -421,6 +402,15 @@ class MetaTrainer:
         path = Path(path or self.out_dir / CHECKPOINT)
         return save_checkpoint(path, self.state_dict()) if self.dist.is_main else path
 
+    def start_from(self, path: str | Path) -> None:
+        """Start E, G and D (not the optimisers) from another run's checkpoint of the same model and data:
+        e.g. the warping generator from the shipped paper model, whose G becomes its painter."""
+        expect = {"model_config": self.model_cfg.to_dict(), "num_videos": len(self.dataset)}
+        state = load_checkpoint(path, expect=expect, map_location=self.device)
+        for name in ("E", "G", "D"):
+            getattr(self, name).load_state_dict(state[name])
+        self.log(f"E, G and D start from {path} (step {state.get('step', '?')})")
+
     def load(self, path: str | Path | None = None) -> None:
         """Restore a checkpoint written by :meth:`save` for the same model and data."""
         path = Path(path or self.out_dir / CHECKPOINT)
@@ -428,14 +418,23 @@ class MetaTrainer:
         state = load_checkpoint(path, expect=expect, map_location=self.device)
         saved = {**asdict(TrainConfig()), **state["train_config"]}    # a field newer than the file: its default
         for key in ("k", "batch_size", "variant", "match_weight", "seed", "lr_g", "lr_d", "d_steps",
-                    "content_fallback"):
+                    "content_fallback", "model"):
             if saved[key] != getattr(self.cfg, key):
                 raise CheckpointError(f"{path}: train_config.{key} is {saved[key]!r} in the checkpoint, "
                                       f"{getattr(self.cfg, key)!r} now; resume with the same settings")
-        for name in ("E", "G", "D", "opt_G", "opt_D", "scaler_G", "scaler_D"):
+        for name in ("E", "G", "D", "opt_G", "opt_D"):
             getattr(self, name).load_state_dict(state[name])
+        if self.cfg.model == "warp":
+            self.model.load_state_dict({**state["warping"], **warping_state(self.model, painter=True)})
+        self.gan.fast.scaler_G.load_state_dict(state["scaler_G"])
+        self.gan.fast.scaler_D.load_state_dict(state["scaler_D"])
         torch.set_rng_state(state["torch_rng"].cpu())
         self.step = int(state["step"])
+
+
+def warping_state(model: nn.Module, painter: bool = False) -> dict[str, torch.Tensor]:
+    """The warping generator's own weights (F, β), or with ``painter`` those of its E and G."""
+    return {k: v for k, v in model.state_dict().items() if k.startswith(("E.", "G.")) == painter}
 
 
 def forget_log_after(log: Path, step: int) -> None:
@@ -465,6 +464,8 @@ def resume_or_start(model_cfg: ModelConfig, train_cfg: TrainConfig, dataset, out
         trainer.log(f"resumed {checkpoint} at step {trainer.step}")
     elif checkpoint.exists():
         raise FileExistsError(f"{checkpoint} exists: pass --resume to continue it, or choose another --out")
+    elif train_cfg.init:
+        trainer.start_from(train_cfg.init)
     return trainer
 
 
@@ -495,7 +496,7 @@ def add_train_command(subcommands) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: FEWSHOT_DEVICE or auto)")
     defaults = TrainConfig()
     fields = (("steps", int), ("batch_size", int), ("k", int), ("lr_g", float), ("lr_d", float), ("d_steps", int),
-              ("variant", str), ("match_weight", float), ("precision", str), ("seed", int), ("num_workers", int),
+              ("variant", str), ("model", str), ("init", str), ("match_weight", float), ("content_fallback", str), ("precision", str), ("seed", int), ("num_workers", int),
               ("log_every", int), ("sample_every", int), ("checkpoint_every", int), ("memory_format", str),
               ("compile", argparse.BooleanOptionalAction))
     for field, kind in fields:
@@ -537,11 +538,26 @@ def load_networks(path: str | Path, device: torch.device | str = "cpu"):
     return model_cfg, E, G, D
 
 
+def load_warping_generator(path: str | Path, device: torch.device | str = "cpu"):
+    """The warping generator (F, with E and G as its painter) and D from a ``model="warp"`` checkpoint, in
+    eval mode. Returns ``(model_cfg, warper, D)``; notebook 10 and ``fewshot animate`` start here."""
+    from ..warping.generator import WarpingGenerator
+
+    state = load_checkpoint(path, map_location=device)
+    if "warping" not in state:
+        raise CheckpointError(f"{path}: not a warping-generator checkpoint (train one with `fewshot train --model "
+                              "warp`); for the paper's model use load_networks")
+    model_cfg, E, G, D = load_networks(path, device)
+    warper = WarpingGenerator(E, G)
+    warper.load_state_dict({**state["warping"], **warping_state(warper, painter=True)})
+    return model_cfg, warper.to(device).eval(), D
+
+
 def export_weights(checkpoint: str | Path, out: str | Path) -> Path:
     """A compact copy of a training checkpoint: configs, step and E, G, D weights, no optimiser state.
 
     This is what gets committed and shipped (``load_networks`` reads both kinds).
     """
     state = load_checkpoint(checkpoint)
-    keep = ("model_config", "train_config", "num_videos", "step", "version", "E", "G", "D")
-    return save_checkpoint(out, {key: state[key] for key in keep})
+    keep = ("model_config", "train_config", "num_videos", "step", "version", "E", "G", "D", "warping")
+    return save_checkpoint(out, {key: state[key] for key in keep if key in state})   # "warping": warp runs only
