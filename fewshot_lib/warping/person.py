@@ -1,0 +1,126 @@
+"""A warping person model: one person's T frames, warped and blended; the painter fixed to that person.
+
+What :class:`~fewshot_lib.finetune.PersonModel` is to the paper's model, this is to the warping
+generator: E is gone (ê_NEW was used once, for ψ′ = P · ê_NEW), the painter is G with ψ′, and the
+references are the person's own T frames, kept inside the model::
+
+    x̂ = m · Σ_k c_k warp(x_k, g_k + Δ_k) + (1 − m) · G(y_t; ψ, ψ′)
+
+It draws a frame from a target sketch and its landmarks. It is saved as one safetensors file (no
+code runs on loading). Made by :class:`~fewshot_lib.finetune.WarpFineTuner` (``epochs=0``: the
+feed-forward model). Introduced in notebook 10.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import __version__
+from ..atomic import atomic_write
+from ..models import Generator, ModelConfig
+from .generator import FlowNetwork, WarpConfig, compose_high_res, warp_and_blend
+
+WARP_PERSON_FORMAT = "fewshot_lib warping person model"
+WARP_PERSON_FORMAT_VERSION = "1"
+
+
+class WarpPersonError(ValueError):
+    """A warping person-model file is missing, unreadable or not made by fewshot_lib."""
+
+
+class WarpPerson(nn.Module):
+    """x̂ from a target sketch and landmarks, warping this person's own ``frames``.
+
+    ``flow``, ``log_beta``: the warping generator's F and log β; ``generator``: G without P;
+    ``psi``: ψ′ (n_psi,); ``frames``, ``sketches`` (T, 3, S, S) and ``landmarks`` (T, 68, 2): the
+    references; ``info``: JSON-able notes on how it was made.
+    """
+
+    def __init__(self, flow: FlowNetwork, log_beta: torch.Tensor, generator: Generator, psi: torch.Tensor,
+                 frames: torch.Tensor, sketches: torch.Tensor, landmarks: np.ndarray | torch.Tensor,
+                 warp_cfg: WarpConfig, info: dict | None = None):
+        super().__init__()
+        generator = copy.deepcopy(generator)
+        generator.projection = None                                          # ψ′ is given: no P · ê
+        self.flow, self.generator, self.warp_cfg = copy.deepcopy(flow).eval(), generator.eval(), warp_cfg
+        self.log_beta = nn.Parameter(log_beta.detach().clone().reshape(()), requires_grad=False)
+        self.psi = nn.Parameter(psi.detach().clone().reshape(-1), requires_grad=False)   # ψ′ (n_psi,)
+        self.register_buffer("frames", frames.detach().clone())              # (T, 3, S, S)
+        self.register_buffer("sketches", sketches.detach().clone())          # (T, 3, S, S)
+        self.register_buffer("landmarks", torch.as_tensor(np.asarray(landmarks), dtype=torch.float32).clone())
+        self.info = dict(info or {})
+
+    @property
+    def cfg(self) -> ModelConfig:
+        return self.generator.cfg
+
+    @property
+    def size(self) -> int:
+        return self.cfg.image_size
+
+    @torch.no_grad()
+    def parts(self, sketches: torch.Tensor, landmarks: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every intermediate for target sketches (B, 3, S, S) and their landmarks (B, 68, 2) (pixels of S)."""
+        B, T = sketches.shape[0], len(self.frames)
+        painted = self.generator.forward_from_psi(sketches, self.psi)                     # (B, 3, S, S)
+        frames = self.frames[None].expand(B, T, *self.frames.shape[1:])                   # (B, T, 3, S, S)
+        references = self.sketches[None].expand(B, T, *self.sketches.shape[1:])
+        return warp_and_blend(self.flow, self.log_beta, frames, references,
+                              self.landmarks[None].expand(B, T, 68, 2), sketches, landmarks, painted)
+
+    def forward(self, sketches: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+        """Frames (B, 3, S, S) in [-1, 1]."""
+        return self.parts(sketches, landmarks)["x_hat"]
+
+    @torch.no_grad()
+    def forward_high_res(self, sketches: torch.Tensor, landmarks: torch.Tensor,
+                         frames_high_res: torch.Tensor) -> torch.Tensor:
+        """Frames at the side R of ``frames_high_res`` (T, 3, R, R): the same T references, sharper."""
+        B = sketches.shape[0]
+        return compose_high_res(self.parts(sketches, landmarks), frames_high_res[None].expand(B, *frames_high_res.shape))
+
+    # ------------------------------------------------------------------ safetensors file
+    def save(self, path: str | Path) -> Path:
+        """Write the model as one safetensors file, atomically; returns ``path``."""
+        from safetensors.torch import save
+
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        metadata = {"format": WARP_PERSON_FORMAT, "format_version": WARP_PERSON_FORMAT_VERSION,
+                    "fewshot_lib": __version__, "model_config": json.dumps(self.cfg.to_dict()),
+                    "warp_config": json.dumps(self.warp_cfg.to_dict()), "info": json.dumps(self.info)}
+        with atomic_write(path) as f:
+            f.write(save(tensors, metadata=metadata))
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path, device: torch.device | str = "cpu") -> "WarpPerson":
+        """Read a file written by :meth:`save` (safetensors: loading runs no code from the file)."""
+        from safetensors import SafetensorError, safe_open
+
+        path = Path(path)
+        if not path.is_file():
+            raise WarpPersonError(f"{path}: no such warping person model; make one with `fewshot finetune --model warp`")
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                metadata = f.metadata() or {}
+                tensors = {key: f.get_tensor(key) for key in f.keys()}
+        except (SafetensorError, ValueError, OSError) as error:
+            raise WarpPersonError(f"{path}: not a readable safetensors file ({error})") from error
+        if metadata.get("format") != WARP_PERSON_FORMAT:
+            raise WarpPersonError(f"{path}: a safetensors file, but not a fewshot_lib warping person model "
+                                  f"(format={metadata.get('format')!r})")
+        warp_cfg = WarpConfig(**json.loads(metadata["warp_config"]))
+        generator = Generator(ModelConfig(**json.loads(metadata["model_config"])))
+        model = cls(FlowNetwork(warp_cfg), tensors["log_beta"], generator, tensors["psi"], tensors["frames"],
+                    tensors["sketches"], tensors["landmarks"], warp_cfg, json.loads(metadata["info"]))
+        model.load_state_dict(tensors)
+        return model.to(device)
+
+    def __repr__(self) -> str:
+        return (f"WarpPerson({self.cfg.name}, {self.size}×{self.size}, {len(self.frames)} reference(s), "
+                f"info={self.info})")
