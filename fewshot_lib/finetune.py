@@ -157,6 +157,11 @@ class PersonModel(nn.Module):
         """Frames ``(B, 3, S, S)`` in [-1, 1] from sketches ``(B, 3, S, S)``."""
         return self.generator.forward_from_psi(sketches.to(self.psi.device), self.psi)
 
+    def draw(self, sketches: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+        """Frames for sketches (B, 3, S, S) and their landmarks (B, 68, 2): the call every person model
+        answers (the paper's G reads only the sketches; a warping person model also the landmarks)."""
+        return self(sketches)
+
     @torch.no_grad()
     def render(self, landmarks: np.ndarray) -> torch.Tensor:
         """Frames ``(B, 3, S, S)`` for landmarks ``(B, 68, 2)`` (or one ``(68, 2)``) in pixels of S × S."""

@@ -127,6 +127,7 @@ def driving_landmarks(person: PersonModel, driver: np.ndarray, driver_size: int,
 
 def drive(person: PersonModel, landmarks: np.ndarray, batch_size: int = 8) -> Iterator[dict[str, np.ndarray]]:
     """Generate one frame per landmark set ``(T, 68, 2)`` (pixels of the person's frames), streaming.
+    ``person``: a :class:`~fewshot_lib.finetune.PersonModel` or a warping one (notebook 10).
 
     Yields ``{"landmarks" (68, 2), "sketch" uint8 (S, S, 3), "result" uint8 (S, S, 3)}`` frame by
     frame; only ``batch_size`` frames are in memory at a time.
@@ -136,7 +137,8 @@ def drive(person: PersonModel, landmarks: np.ndarray, batch_size: int = 8) -> It
         points = landmarks[start:start + batch_size]                  # (B, 68, 2)
         sketches = draw_sketches(points, person.size)                 # (B, S, S, 3) uint8
         with torch.no_grad():
-            results = person(to_tensor(sketches))                     # (B, 3, S, S) in [-1, 1]
+            results = person.draw(to_tensor(sketches).to(person.psi.device),
+                                  torch.from_numpy(points).to(person.psi.device))   # (B, 3, S, S) in [-1, 1]
         for p, sketch, result in zip(points, sketches, results):
             yield {"landmarks": p, "sketch": sketch, "result": to_image(result)}
 

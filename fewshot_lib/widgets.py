@@ -4,7 +4,8 @@ Six sliders (head yaw, pitch, roll; mouth opening, smile, blink) pose the synthe
 mean face (``data.synthetic.geometry``); landmark adaptation (:func:`~fewshot_lib.puppeteer.posed_landmarks`)
 carries that motion onto the person's own neutral landmarks, so the face keeps its shape. The
 sketch and the generated frame update at every change. A play button steps through a driving
-video's landmarks instead (raw or adapted).
+video's landmarks instead (raw or adapted). With ``methods`` (e.g. the paper's person model and the
+warping one of notebook 10), a switch chooses which model draws.
 
 Everything the widget shows comes from :meth:`PuppetWidget.update` and :meth:`PuppetWidget.show_driver_frame`,
 which work without a display (tests call them directly); ipywidgets only wires them to the controls.
@@ -48,12 +49,19 @@ class PuppetWidget:
     ``driver``: optional landmarks ``(T, 68, 2)`` of a driving video, in pixels of the person's
     frames (raw: the paper's puppeteering); ``adapted_driver``: the same motion adapted onto the
     person (see :func:`~fewshot_lib.puppeteer.driving_landmarks`). ``fps``: the play button's rate.
+    ``methods``: other person models of the same person and size by name (e.g. ``{"warp": warp_person}``);
+    a switch then chooses between ``"paper"`` (``person``) and them.
     """
 
     def __init__(self, person: PersonModel, driver: np.ndarray | None = None,
-                 adapted_driver: np.ndarray | None = None, display_size: int = 192, fps: float = 8.0):
+                 adapted_driver: np.ndarray | None = None, display_size: int = 192, fps: float = 8.0,
+                 methods: dict | None = None):
         import ipywidgets as w
 
+        self.people = {"paper": person, **(methods or {})}
+        odd = [name for name, model in self.people.items() if model.size != person.size]
+        if odd:
+            raise ValueError(f"methods {odd} draw at another size than the person model ({person.size}²)")
         self.person, self.display_size = person, display_size
         self.source = person.landmarks[neutral_frame(person.landmarks)]       # (68, 2) the person's own face
         self.driver = {"raw": driver, "adapted": adapted_driver}
@@ -71,6 +79,10 @@ class PuppetWidget:
         self.frame_image = w.Image(format="png", **size).add_class("fewshot-frame")
         self.status = w.Label()
         controls = [w.HTML("<b>head and face</b>"), *self.sliders.values()]
+        if len(self.people) > 1:
+            self.method = w.ToggleButtons(options=list(self.people), description="method")
+            self.method.observe(lambda change: self.set_method(change["new"]), names="value")
+            controls += [self.method]
         if driver is not None:
             self.play = w.Play(min=0, max=len(driver) - 1, interval=int(1000 / fps), description="play driver")
             self.frame_slider = w.IntSlider(min=0, max=len(driver) - 1, description="driver frame")
@@ -95,6 +107,13 @@ class PuppetWidget:
         self.status.value = f"{self.frames_per_second:.1f} frames per second (sketch + generator + PNG)"
         self.last = out
         return out
+
+    def set_method(self, name: str) -> dict[str, np.ndarray]:
+        """Draw with the person model ``name`` from now on (``"paper"`` or a key of ``methods``); redraws."""
+        if name not in self.people:
+            raise KeyError(f"no method {name!r}; this widget has {', '.join(self.people)}")
+        self.person, self.seconds = self.people[name], deque(maxlen=50)
+        return self._from_sliders()
 
     def update(self, **values: float) -> dict[str, np.ndarray]:
         """Set some sliders (e.g. ``yaw=20, smile=1``), then redraw once; returns what is shown."""

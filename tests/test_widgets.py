@@ -53,3 +53,26 @@ def test_the_driver_plays_raw_or_adapted(widget):
     assert not np.allclose(raw, adapted), "adaptation changes the driving landmarks"
     widget.frame_slider.value = 5                  # what the play button does
     np.testing.assert_allclose(widget.last["landmarks"], widget.driver[widget.mode.value][5])
+
+
+def test_the_method_switch_draws_with_the_warping_person_model():
+    from fewshot_lib.finetune import WarpFineTuner
+    from fewshot_lib.warping.generator import WarpingGenerator
+
+    (source,) = synthetic_split("heldout", SyntheticConfig(size=32, frames=8, heldout_identities=1, videos=1))
+    torch.manual_seed(0)
+    E, G, D = Embedder(TINY).eval(), Generator(TINY).eval(), Discriminator(TINY, 2).eval()
+    shots = Shots.from_video(source, [0, 1, 2])
+    paper = finetune(E, G, D, shots, FinetuneConfig(epochs=0), progress=False)
+    warping = WarpFineTuner(WarpingGenerator(E, G), D, shots, FinetuneConfig(epochs=0)).person_model()
+    widget = PuppetWidget(paper, display_size=64, methods={"warp": warping})
+    assert widget.method.options == ("paper", "warp")
+    painted = widget.update(yaw=10)["result"]
+    widget.method.value = "warp"                   # what a click on the toggle does
+    warped = widget.last["result"]
+    assert widget.person is warping and not np.array_equal(painted, warped)
+    # The untrained warp is mostly the source's own pixels: far closer to them than the untrained G's paint.
+    own = source.frame(0).astype(float)
+    assert np.abs(warped - own).mean() < np.abs(painted - own).mean()
+    with pytest.raises(KeyError, match="no method"):
+        widget.set_method("tps")

@@ -52,7 +52,8 @@ class WarpPerson(nn.Module):
         self.psi = nn.Parameter(psi.detach().clone().reshape(-1), requires_grad=False)   # ψ′ (n_psi,)
         self.register_buffer("frames", frames.detach().clone())              # (T, 3, S, S)
         self.register_buffer("sketches", sketches.detach().clone())          # (T, 3, S, S)
-        self.register_buffer("landmarks", torch.as_tensor(np.asarray(landmarks), dtype=torch.float32).clone())
+        self.register_buffer("reference_landmarks",                            # (T, 68, 2) pixels of S
+                             torch.as_tensor(np.asarray(landmarks), dtype=torch.float32).clone())
         self.info = dict(info or {})
 
     @property
@@ -63,6 +64,11 @@ class WarpPerson(nn.Module):
     def size(self) -> int:
         return self.cfg.image_size
 
+    @property
+    def landmarks(self) -> np.ndarray:
+        """The references' landmarks ``(T, 68, 2)`` as numpy, as :class:`~fewshot_lib.finetune.PersonModel` has them."""
+        return self.reference_landmarks.cpu().numpy()
+
     @torch.no_grad()
     def parts(self, sketches: torch.Tensor, landmarks: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every intermediate for target sketches (B, 3, S, S) and their landmarks (B, 68, 2) (pixels of S)."""
@@ -71,18 +77,23 @@ class WarpPerson(nn.Module):
         frames = self.frames[None].expand(B, T, *self.frames.shape[1:])                   # (B, T, 3, S, S)
         references = self.sketches[None].expand(B, T, *self.sketches.shape[1:])
         return warp_and_blend(self.flow, self.log_beta, frames, references,
-                              self.landmarks[None].expand(B, T, 68, 2), sketches, landmarks, painted)
+                              self.reference_landmarks[None].expand(B, T, 68, 2), sketches, landmarks, painted)
 
     def forward(self, sketches: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
         """Frames (B, 3, S, S) in [-1, 1]."""
         return self.parts(sketches, landmarks)["x_hat"]
+
+    def draw(self, sketches: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+        """The call every person model answers (:meth:`fewshot_lib.finetune.PersonModel.draw`)."""
+        return self(sketches, landmarks)
 
     @torch.no_grad()
     def forward_high_res(self, sketches: torch.Tensor, landmarks: torch.Tensor,
                          frames_high_res: torch.Tensor) -> torch.Tensor:
         """Frames at the side R of ``frames_high_res`` (T, 3, R, R): the same T references, sharper."""
         B = sketches.shape[0]
-        return compose_high_res(self.parts(sketches, landmarks), frames_high_res[None].expand(B, *frames_high_res.shape))
+        references = frames_high_res[None].expand(B, *frames_high_res.shape)    # (B, T, 3, R, R)
+        return compose_high_res(self.parts(sketches, landmarks), references)
 
     # ------------------------------------------------------------------ safetensors file
     def save(self, path: str | Path) -> Path:
@@ -117,7 +128,7 @@ class WarpPerson(nn.Module):
         warp_cfg = WarpConfig(**json.loads(metadata["warp_config"]))
         generator = Generator(ModelConfig(**json.loads(metadata["model_config"])))
         model = cls(FlowNetwork(warp_cfg), tensors["log_beta"], generator, tensors["psi"], tensors["frames"],
-                    tensors["sketches"], tensors["landmarks"], warp_cfg, json.loads(metadata["info"]))
+                    tensors["sketches"], tensors["reference_landmarks"], warp_cfg, json.loads(metadata["info"]))
         model.load_state_dict(tensors)
         return model.to(device)
 
