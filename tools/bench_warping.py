@@ -11,6 +11,12 @@ landmarks are the synthetic mean face (source) and seeded random poses and expre
 (targets), a different set every call. Reported: frames/s by wall clock and by this
 process's CPU time (on a machine shared with other jobs the wall clock grows with their
 load, the CPU time much less), and the load average.
+
+With ``--learned`` (the shipped warping generator ``warp_cpu64``, a feed-forward person model of one
+synthetic shot): ``"kind": "learned_warp"``, frames drawn at the model's 64² and composed on a 256²
+reference (``WarpPerson.forward_high_res``: painter, flow network, TPS, blend); and
+``"kind": "widget"``, the puppeteering widget of notebook 09 redrawing with each method (sketch +
+model + PNG), as its own frames-per-second counter reports it.
 """
 from __future__ import annotations
 
@@ -80,6 +86,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="timing budget per measurement")
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 256], help="frame sides")
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 8], help="frames per call")
+    parser.add_argument("--learned", action="store_true", help="also the learned warping generator and the widget")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(json.dumps({"kind": "setup", "torch": torch.__version__, "threads": torch.get_num_threads(),
@@ -96,6 +103,49 @@ def main() -> None:
             if kind == "tps_warp_highres":
                 line["grid_size"] = MODEL_SIZE
             print(json.dumps(line), flush=True)
+    if args.learned:
+        for batch in args.batch:
+            learned(args.seconds, batch)
+
+
+def learned(seconds: float, batch: int) -> None:
+    """The learned warping generator at 256² and the widget's redraw rate with each method (JSON lines)."""
+    from fewshot_lib.data import SyntheticConfig, synthetic_split
+    from fewshot_lib.finetune import FinetuneConfig, Shots, WarpFineTuner, finetune
+    from fewshot_lib.landmarks import draw_sketches
+    from fewshot_lib.losses import ContentLoss
+    from fewshot_lib.pretrained import pretrained_checkpoint
+    from fewshot_lib.train.meta import load_networks, load_warping_generator
+    from fewshot_lib.widgets import PuppetWidget
+
+    (video,) = synthetic_split("heldout", SyntheticConfig(size=MODEL_SIZE, frames=8, heldout_identities=1, videos=1))
+    shot = Shots.from_video(video, [0])
+    _, warper, D = load_warping_generator(pretrained_checkpoint("warp_cpu64"))
+    person = WarpFineTuner(warper, D, shot, FinetuneConfig(epochs=0), ContentLoss({}, {})).person_model()
+    big = torch.nn.functional.interpolate(shot.frames, size=256, mode="bicubic", align_corners=False)   # (1, 3, 256, 256)
+    targets = target_landmarks(64, seed=1)
+    sketches = torch.from_numpy(draw_sketches(targets, MODEL_SIZE)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    starts = itertools.cycle(range(0, len(targets) - batch + 1, batch))
+
+    @torch.no_grad()
+    def draw():
+        first = next(starts)
+        return person.forward_high_res(sketches[first:first + batch], torch.from_numpy(targets[first:first + batch]), big)
+
+    wall, cpu = rate(draw, seconds)
+    print(json.dumps({"kind": "learned_warp", "size": 256, "grid_size": MODEL_SIZE, "batch": batch,
+                      "frames_per_s": round(wall * batch, 1), "cpu_frames_per_s": round(cpu * batch, 1),
+                      "load_average": os.getloadavg()[0]}), flush=True)
+    _, E, G, D_paper = load_networks(pretrained_checkpoint())
+    paper = finetune(E, G, D_paper, shot, FinetuneConfig(epochs=0), progress=False, content=ContentLoss({}, {}))
+    widget = PuppetWidget(paper, display_size=256, methods={"warp": person})
+    for method in ("paper", "warp"):
+        widget.set_method(method)
+        poses = itertools.cycle(np.linspace(-20, 20, 9))
+        rate(lambda: widget.update(yaw=next(poses)), seconds)
+        print(json.dumps({"kind": "widget", "method": method, "size": MODEL_SIZE, "display": 256,
+                          "frames_per_s": round(widget.frames_per_second, 1), "load_average": os.getloadavg()[0]}),
+              flush=True)
 
 
 if __name__ == "__main__":
