@@ -25,7 +25,7 @@ import copy
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -36,6 +36,7 @@ from torch import nn
 
 from . import __version__
 from .atomic import atomic_write
+from .flags import add_flags
 from .data import to_tensor
 from .landmarks import crop_face, detect, draw_sketches, load_image
 from .losses import ContentLoss, LossWeights, build_content_loss
@@ -220,7 +221,7 @@ class FinetuneConfig:
     batch_size: int = 8               # frames per step (at most T are used)
     lr_g: float = 5e-5                # Adam for G's weights and ψ′ (paper: same as meta-learning)
     lr_d: float = 2e-4                # Adam for D's weights, w′ and b′
-    betas: tuple[float, float] = (0.5, 0.999)
+    betas: tuple[float, float] = (0.5, 0.999)   # Adam's β₁ β₂
     d_steps: int = 2                  # D steps per G step, as in meta-learning
     content_fallback: str = "pixel"   # what replaces L_CNT without VGG weights (losses.build_content_loss)
     seed: int = 0                     # the order frames are visited in
@@ -238,8 +239,12 @@ class FinetuneConfig:
         from .train.checkpoint import load_checkpoint
 
         meta = load_checkpoint(checkpoint).get("train_config", {})
-        same = {k: meta[k] for k in ("lr_g", "lr_d", "betas", "d_steps", "content_fallback") if k in meta}
+        same = {k: meta[k] for k in INHERITED if k in meta}
         return cls(**{**same, **overrides})
+
+
+INHERITED = ("lr_g", "lr_d", "betas", "d_steps", "content_fallback")
+"""The fine-tuning settings taken from the meta-learning run by default (the paper fine-tunes with its rates)."""
 
 
 class FineTuner:
@@ -412,13 +417,8 @@ def add_finetune_command(subcommands) -> None:
     p.add_argument("--shots", type=int, default=8, help="with --synthetic: T frames of its first video (default 8)")
     p.add_argument("--out", required=True, help="the person model file to write (e.g. person.safetensors)")
     p.add_argument("--backend", default="dlib", help="landmark detector for --frames/--photo (default: dlib)")
-    defaults = FinetuneConfig(epochs=pick(full=40, smoke=2))
-    for field, kind in (("epochs", int), ("batch_size", int), ("seed", int)):
-        p.add_argument(f"--{field.replace('_', '-')}", type=kind, default=getattr(defaults, field),
-                       help=f"(default: {getattr(defaults, field)})")
-    for field in ("lr_g", "lr_d", "d_steps"):
-        p.add_argument(f"--{field.replace('_', '-')}", type=int if field == "d_steps" else float, default=None,
-                       help="(default: the meta-learning run's, as in the paper)")
+    add_flags(p, FinetuneConfig, defaults={"epochs": pick(full=40, smoke=2)}, inherited=INHERITED,
+              inherited_from="the meta-learning run's, as in the paper")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: FEWSHOT_DEVICE or auto)")
     p.set_defaults(run=_run_finetune)
 
@@ -441,8 +441,7 @@ def _cli_shots(args, size: int) -> tuple[Shots, dict[str, Any]]:
 
 def cli_overrides(args) -> dict[str, Any]:
     """The fine-tuning settings given on the command line (``None``: the meta-learning run's)."""
-    fields = ("epochs", "batch_size", "seed", "lr_g", "lr_d", "d_steps")
-    return {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
+    return {f.name: getattr(args, f.name) for f in fields(FinetuneConfig) if getattr(args, f.name, None) is not None}
 
 
 def _run_finetune(args) -> int:

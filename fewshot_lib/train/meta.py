@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from .. import __version__
+from ..flags import MUST_MATCH, add_flags, from_flags, must_match
 from ..losses import LossWeights, build_content_loss
 from ..models import Discriminator, Embedder, Generator, ModelConfig, get_preset
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -62,24 +63,25 @@ class TrainingDiverged(RuntimeError):
 class TrainConfig:
     """How to meta-train; printed into the log and saved in every checkpoint."""
 
-    steps: int = 2000
-    batch_size: int = 4              # episodes per step, over all processes (the paper leaves it open: 2-8)
-    k: int = 8                       # K frames per episode for the embedder
-    lr_g: float = 5e-5               # Adam for E, G, P
-    lr_d: float = 2e-4               # Adam for D, W, w₀, b (two-time-scale update rule)
-    betas: tuple[float, float] = (0.5, 0.999)
-    d_steps: int = 2                 # D steps per E/G step
-    variant: str = "FT"              # "FT": with L_MCH (fine-tunable); "FF": without
-    model: str = "paper"             # what makes x̂: "paper" (E + G) or "warp" (the warping generator, notebook 10)
+    steps: int = 2000                # train until this step (a resumed run continues to it)
+    batch_size: int = field(default=4, metadata=MUST_MATCH)   # episodes per step, over all processes (paper: 2-8)
+    k: int = field(default=8, metadata=MUST_MATCH)            # K frames per episode for the embedder
+    lr_g: float = field(default=5e-5, metadata=MUST_MATCH)    # Adam for E, G, P
+    lr_d: float = field(default=2e-4, metadata=MUST_MATCH)    # Adam for D, W, w₀, b (two-time-scale update rule)
+    betas: tuple[float, float] = field(default=(0.5, 0.999), metadata=MUST_MATCH)   # Adam's β₁ β₂ (both optimisers)
+    d_steps: int = field(default=2, metadata=MUST_MATCH)      # D steps per E/G step
+    variant: str = field(default="FT", metadata=MUST_MATCH)   # "FT": with L_MCH (fine-tunable); "FF": without
+    model: str = field(default="paper", metadata=MUST_MATCH)  # what makes x̂: "paper" (E + G) or "warp" (notebook 10)
     init: str = ""                   # a fresh run starts E, G, D from this meta-learning checkpoint ("": random)
-    match_weight: float = 10.0       # λ_MCH (paper: 10). With L1 summed over N it can crush ê to 0:
-                                     # see the model card in data/README.md for what we measured
-    content_fallback: str = "pixel"  # what replaces L_CNT without VGG weights (see losses.build_content_loss)
+    match_weight: float = field(default=10.0, metadata=MUST_MATCH)   # λ_MCH (paper: 10). Summed over N it can
+                                     # crush ê to 0: see the model card in data/README.md for what we measured
+    content_fallback: str = field(default="pixel", metadata=MUST_MATCH)   # what replaces L_CNT without VGG
+                                     # weights (see losses.build_content_loss)
     precision: str = "auto"          # auto: bf16 on GPUs that have it, else fp16 + loss scaling; fp32 on CPU
-    seed: int = 0
-    log_every: int = 10
-    sample_every: int = 200
-    checkpoint_every: int = 200
+    seed: int = field(default=0, metadata=MUST_MATCH)         # the episodes of step s come from (seed, s)
+    log_every: int = 10              # steps between log rows
+    sample_every: int = 200          # steps between sample grids and loss curves
+    checkpoint_every: int = 200      # steps between checkpoints
     num_workers: int = 0             # DataLoader workers (0: load in the training process)
     memory_format: str = "auto"      # auto: channels_last on CUDA (tensor-core convs), contiguous elsewhere
     compile: bool = False            # torch.compile the networks (minutes of compiling, then faster steps)
@@ -417,8 +419,7 @@ class MetaTrainer:
         expect = {"model_config": self.model_cfg.to_dict(), "num_videos": len(self.dataset)}
         state = load_checkpoint(path, expect=expect, map_location=self.device)
         saved = {**asdict(TrainConfig()), **state["train_config"]}    # a field newer than the file: its default
-        for key in ("k", "batch_size", "variant", "match_weight", "seed", "lr_g", "lr_d", "d_steps",
-                    "content_fallback", "model"):
+        for key in must_match(TrainConfig):
             if saved[key] != getattr(self.cfg, key):
                 raise CheckpointError(f"{path}: train_config.{key} is {saved[key]!r} in the checkpoint, "
                                       f"{getattr(self.cfg, key)!r} now; resume with the same settings")
@@ -483,8 +484,6 @@ def training_dataset(data: str, image_size: int, k: int):
 
 def add_train_command(subcommands) -> None:
     """``fewshot train``; on several GPUs: ``torchrun --nproc_per_node N -m fewshot_lib train ...``."""
-    import argparse
-
     from ..config import get_device, pick
 
     p = subcommands.add_parser("train", help="meta-learn E, G, P, D on K-shot episodes (resumable; "
@@ -494,19 +493,11 @@ def add_train_command(subcommands) -> None:
     p.add_argument("--out", default="runs/meta", help="run folder: checkpoint, log, samples (default: runs/meta)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: FEWSHOT_DEVICE or auto)")
-    defaults = TrainConfig()
-    fields = (("steps", int), ("batch_size", int), ("k", int), ("lr_g", float), ("lr_d", float), ("d_steps", int),
-              ("variant", str), ("model", str), ("init", str), ("match_weight", float), ("content_fallback", str), ("precision", str), ("seed", int), ("num_workers", int),
-              ("log_every", int), ("sample_every", int), ("checkpoint_every", int), ("memory_format", str),
-              ("compile", argparse.BooleanOptionalAction))
-    for field, kind in fields:
-        option = {"action": kind} if kind is argparse.BooleanOptionalAction else {"type": kind}
-        p.add_argument(f"--{field.replace('_', '-')}", **option, default=getattr(defaults, field),
-                       help=f"(default: {getattr(defaults, field)})")
+    add_flags(p, TrainConfig)                        # one flag per field: a new field is a new flag
 
     def run(args) -> int:
         model_cfg = get_preset(args.preset)
-        train_cfg = TrainConfig(**{field: getattr(args, field) for field, _ in fields})
+        train_cfg = from_flags(TrainConfig, args)
         dist, device = from_environment(get_device(args.device))
         try:
             dataset = training_dataset(args.data, model_cfg.image_size, train_cfg.k)
