@@ -54,9 +54,9 @@ class Discriminator(nn.Module):
         self.cfg.check_images("x (frames)", x)
         self.cfg.check_images("y (sketches)", y)
         if w is None:
-            if video_idx.min() < 0 or video_idx.max() >= self.W.num_embeddings:
-                raise IndexError(f"video_idx must lie in [0, {self.W.num_embeddings}) (one W_i per training "
-                                 f"video); got values from {int(video_idx.min())} to {int(video_idx.max())}")
+            # video_idx is not range-checked here: a Python `if` on a GPU tensor would wait for the GPU in
+            # every call. Indices are checked where they are made (VideoDataset.episode); on the CPU an
+            # index outside the table still raises IndexError inside nn.Embedding.
             w = self.W(video_idx) + self.w0                       # W_i + w₀ (B, N)
         features, h = [], torch.cat([x, y], dim=1)                # (B, 6, S, S)
         for layer in (*self.down, self.block):
