@@ -295,8 +295,8 @@ class FineTuner:
 
     def batches(self, epoch: int) -> list[torch.Tensor]:
         """The frame indices of each step of ``epoch``: a permutation of 0..T-1 from (seed, epoch)."""
-        generator = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + epoch)
-        order = torch.randperm(len(self.shots), generator=generator)
+        rng = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + epoch)
+        order = torch.randperm(len(self.shots), generator=rng)
         return list(order.split(self.cfg.batch_size))
 
     @torch.enable_grad()

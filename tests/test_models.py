@@ -17,8 +17,8 @@ from fewshot_lib.models import (PAPER_COUNTS, PRESETS, AdaIN, Discriminator, Emb
 NUM_VIDEOS = 5
 
 
-def images(generator: torch.Generator, *shape: int) -> torch.Tensor:
-    return torch.rand(*shape, generator=generator) * 2 - 1       # uniform in [-1, 1]
+def images(rng: torch.Generator, *shape: int) -> torch.Tensor:
+    return torch.rand(*shape, generator=rng) * 2 - 1       # uniform in [-1, 1]
 
 
 @pytest.fixture(scope="module")

@@ -176,9 +176,9 @@ def test_a_batch_of_three_equals_three_single_calls():
 
 
 def test_gradients_reach_the_points():
-    generator = torch.Generator().manual_seed(0)
-    source = (torch.rand(5, 2, generator=generator, dtype=torch.float64) * 6 + 1).requires_grad_()
-    target = (torch.rand(5, 2, generator=generator, dtype=torch.float64) * 6 + 1).requires_grad_()
+    rng = torch.Generator().manual_seed(0)
+    source = (torch.rand(5, 2, generator=rng, dtype=torch.float64) * 6 + 1).requires_grad_()
+    target = (torch.rand(5, 2, generator=rng, dtype=torch.float64) * 6 + 1).requires_grad_()
     assert torch.autograd.gradcheck(lambda s, t: tps_grid(s, t, 8), (source, target))
     image = random_image(batch=1)
     source32, target32 = (torch.from_numpy(p).requires_grad_() for p in posed())

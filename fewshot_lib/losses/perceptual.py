@@ -140,13 +140,13 @@ class PerceptualNetwork(nn.Module):
         super().__init__()
         self.spec = spec
         self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1), persistent=False)
-        generator = torch.Generator().manual_seed(seed)
+        rng = torch.Generator().manual_seed(seed)
         convs, channels = {}, 3
         for name in spec.conv_names:
             width = WIDTHS[int(name[4]) - 1]                     # conv{block}_{i}
             conv = nn.Conv2d(channels, width, kernel_size=3, padding=1)
             with torch.no_grad():                                # He init: w ~ N(0, 2 / fan_in), b = 0
-                conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * (2 / (channels * 9)) ** 0.5)
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=rng) * (2 / (channels * 9)) ** 0.5)
                 conv.bias.zero_()
             convs[name], channels = conv, width
         self.convs = nn.ModuleDict(convs)
