@@ -1,6 +1,6 @@
 """One configuration dataclass for the three networks, and named presets.
 
-``paper`` is the architecture of the paper at 256×256 (PAPER.md, "Networks"); the other
+``paper`` is the architecture of the paper at 256×256 (docs/paper.md, "Architecture"); the other
 presets keep every block of it and shrink widths and image size so that the course runs
 on a CPU. Every size and width is a field: nothing is hard-coded to 256.
 
