@@ -16,6 +16,7 @@ from fewshot_lib.evaluate import gaussian_window
 from fewshot_lib.landmarks import PARTS
 from fewshot_lib.losses import adversarial_loss, discriminator_hinge_loss, embedding_match_loss
 from fewshot_lib.models import instance_norm
+from fewshot_lib.warping import border_anchors
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 STUDENT_COPIES = sorted((NOTEBOOKS / STUDENT).glob("*.ipynb"))
@@ -180,6 +181,33 @@ def nearest_pose(shots, landmarks, distance="mean", pick=np.argmin):
     return shots.frames[torch.from_numpy(pick(d, axis=1))]
 
 
+def tps_kernel(r2, kernel="r2 log r2"):
+    U = r2 * torch.log(r2) if kernel == "r2 log r2" else r2.sqrt() * torch.log(r2.sqrt())    # r² log r², or r log r
+    return torch.where(r2 > 0, U, torch.zeros_like(r2))
+
+
+def tps_fit(source, target, size, kernel="r2 log r2", anchors=True, swap=False, normalise=True):
+    if swap:
+        source, target = target, source
+    fixed = border_anchors(size, dtype=torch.float64) if anchors else source[:0]
+    unit = (lambda p: (2 * p + 1) / size - 1) if normalise else (lambda p: p)
+    c, v = unit(torch.cat([target, fixed])), unit(torch.cat([source, fixed]))          # (N, 2)
+    n = len(c)
+    P = torch.cat([torch.ones(n, 1, dtype=c.dtype), c], 1)
+    system = torch.cat([torch.cat([tps_kernel((c[:, None] - c[None]).square().sum(-1), kernel), P], 1),
+                        torch.cat([P.T, torch.zeros(3, 3, dtype=c.dtype)], 1)])
+    solution = torch.linalg.solve(system, torch.cat([v, torch.zeros(3, 2, dtype=c.dtype)]))
+    return c, solution[:n], solution[n:]
+
+
+def tps_grid(c, w, a, size, centres=True, affine=True):
+    u = ((2 * torch.arange(size, dtype=torch.float64) + 1) / size - 1 if centres
+         else torch.linspace(-1, 1, size, dtype=torch.float64))
+    p = torch.stack(torch.meshgrid(u, u, indexing="xy"), -1).reshape(-1, 2)             # (S·S, 2)
+    f = tps_kernel((p[:, None] - c[None]).square().sum(-1)) @ w + (a[0] + p @ a[1:] if affine else 0)
+    return f.reshape(size, size, 2)
+
+
 WRONG = {
     "check_sketch_strokes": {"eyes and lips left open": strokes_unclosed, "colours in BGR": strokes_bgr},
     "check_distance_to_polyline": {"t not clipped": distance_unclipped, "nearest vertex only": distance_to_vertices},
@@ -232,6 +260,14 @@ WRONG = {
     "check_nearest_pose": {"farthest pose": lambda s, p: nearest_pose(s, p, pick=np.argmax),
                            "always the first shot": lambda s, p: s.frames[[0] * len(p)],
                            "norm of all 136 coordinates": lambda s, p: nearest_pose(s, p, distance="flat")},
+    "check_tps_fit": {"U = r log r": lambda s, t, n: tps_fit(s, t, n, kernel="r log r"),
+                      "no border anchors": lambda s, t, n: tps_fit(s, t, n, anchors=False),
+                      "source and target swapped": lambda s, t, n: tps_fit(s, t, n, swap=True),
+                      "pixels, not normalised": lambda s, t, n: tps_fit(s, t, n, normalise=False)},
+    "check_tps_grid": {"x and y swapped": lambda c, w, a, n: tps_grid(c, w, a, n).flip(-1),
+                       "rows and columns transposed": lambda c, w, a, n: tps_grid(c, w, a, n).transpose(0, 1),
+                       "pixel corners, not centres": lambda c, w, a, n: tps_grid(c, w, a, n, centres=False),
+                       "affine part forgotten": lambda c, w, a, n: tps_grid(c, w, a, n, affine=False)},
 }
 CASES = [(name, label, fn) for name, wrong in WRONG.items() for label, fn in wrong.items()]
 
