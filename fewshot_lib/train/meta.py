@@ -255,6 +255,8 @@ class MetaTrainer:
                         score_frozen=self.wrap(self.D, parallel=False),     # D frozen: nothing to average
                         after_backward_D=lambda column: all_reduce_rows(self.D.W, column["video_idx"], self.dist))
         self.gan = GAN(self.D, self.content, self.weights, self.opt_G, self.opt_D, fast)
+        if train_cfg.init:
+            self.start_from(train_cfg.init)            # a resumed run then loads its own checkpoint over it
 
     def wrap(self, module: nn.Module, parallel: bool = True, ignore: tuple[str, ...] = ()) -> nn.Module:
         if parallel:
@@ -465,8 +467,6 @@ def resume_or_start(model_cfg: ModelConfig, train_cfg: TrainConfig, dataset, out
         trainer.log(f"resumed {checkpoint} at step {trainer.step}")
     elif checkpoint.exists():
         raise FileExistsError(f"{checkpoint} exists: pass --resume to continue it, or choose another --out")
-    elif train_cfg.init:
-        trainer.start_from(train_cfg.init)
     return trainer
 
 
@@ -517,7 +517,11 @@ def load_networks(path: str | Path, device: torch.device | str = "cpu"):
 
     Returns ``(model_cfg, E, G, D)``; fine-tuning, evaluation and puppeteering start here.
     """
-    state = load_checkpoint(path, map_location=device)
+    return networks_from_state(load_checkpoint(path, map_location=device), path, device)
+
+
+def networks_from_state(state: dict[str, Any], path: str | Path, device: torch.device | str = "cpu"):
+    """:func:`load_networks` of a checkpoint already read (``path``: for the error messages)."""
     for key in ("model_config", "num_videos", "E", "G", "D"):
         if key not in state:
             raise CheckpointError(f"{path}: has no {key!r}; is it a meta-learning checkpoint of fewshot_lib?")
@@ -538,7 +542,7 @@ def load_warping_generator(path: str | Path, device: torch.device | str = "cpu")
     if "warping" not in state:
         raise CheckpointError(f"{path}: not a warping-generator checkpoint (train one with `fewshot train --model "
                               "warp`); for the paper's model use load_networks")
-    model_cfg, E, G, D = load_networks(path, device)
+    model_cfg, E, G, D = networks_from_state(state, path, device)
     warper = WarpingGenerator(E, G)
     warper.load_state_dict({**state["warping"], **warping_state(warper, painter=True)})
     return model_cfg, warper.to(device).eval(), D
