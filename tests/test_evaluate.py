@@ -9,8 +9,8 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from fewshot_lib import evaluate
 from fewshot_lib.cli import main
+from fewshot_lib.evaluate import metrics
 from fewshot_lib.evaluate import (BASELINES, EvalConfig, EvaluationError, IdentityNetwork, csim, format_table,
                                   frechet_distance, heldout_videos, identity_swap, optional_metrics, plot_summary,
                                   psnr, quality_bar, reference_frames, reference_settings, self_reenactment,
@@ -93,7 +93,7 @@ def test_fid_and_lpips_are_reported_when_their_networks_load(monkeypatch):
     monkeypatch.setitem(sys.modules, "lpips", types.SimpleNamespace(LPIPS=LPIPS))
     monkeypatch.setitem(sys.modules, "pytorch_fid", types.ModuleType("pytorch_fid"))
     monkeypatch.setitem(sys.modules, "pytorch_fid.inception", types.SimpleNamespace(InceptionV3=InceptionV3))
-    monkeypatch.setattr(evaluate, "CONFIG", replace(evaluate.CONFIG, offline=False))
+    monkeypatch.setattr(metrics, "CONFIG", replace(metrics.CONFIG, offline=False))
     available, skipped = optional_metrics()
     assert set(available) == {"LPIPS", "FID features"} and not skipped
     E, G, D = networks()

@@ -12,4 +12,4 @@ $train --steps 3000 --sample-every 250 --checkpoint-every 50
 $train --steps 12000 --sample-every 500 --checkpoint-every 100 --resume
 python -c "from fewshot_lib.train.meta import export_weights; export_weights('$out/checkpoint.pt', 'fewshot_lib/assets/meta_cpu64.pt')"
 cp "$out/log.jsonl" fewshot_lib/assets/meta_cpu64.log.jsonl
-python tools/model_card.py fewshot_lib/assets/meta_cpu64.pt --targets 3
+fewshot model-card fewshot_lib/assets/meta_cpu64.pt --targets 3

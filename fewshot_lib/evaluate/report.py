@@ -1,0 +1,112 @@
+"""The protocol's results as people read them: a Markdown table, a figure, and the course's quality bar.
+
+Each takes the summary of :func:`~fewshot_lib.evaluate.protocol.summarize` (one entry per
+(variant, T): the number of videos, each metric's mean and standard error ``*_sem``):
+
+* :func:`format_table`: one row per T, one column per (metric, variant), mean ± standard error,
+  as in the paper's Table 1 (Zakharov et al. 2019, Sec. 4.1);
+* :func:`plot_summary`: each metric against T for each variant;
+* :func:`quality_bar`: the claims the course checks (more shots help; fine-tuning helps).
+
+:func:`check_output` and :func:`write_json` are how the measurement commands (``fewshot model-card``,
+``fewshot identity-leak``) write their results: never over an existing file unless asked, never half a file.
+
+Introduced in notebook 08; ``fewshot evaluate`` writes all three.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..atomic import atomic_write
+from .metrics import EvaluationError
+from .protocol import BASELINES, VARIANTS
+
+
+def _lookup(summary, variant: str, T: int) -> dict[str, Any] | None:
+    return next((s for s in summary if s["variant"] == variant and s["T"] == T), None)
+
+
+def format_table(summary: Sequence[dict[str, Any]], metrics: Sequence[str] = ("SSIM", "PSNR", "CSIM", "LPIPS")) -> str:
+    """A Markdown table: one row per T, one column per (metric, variant); mean ± standard error."""
+    variants = list(dict.fromkeys(s["variant"] for s in summary))
+    metrics = [m for m in metrics if any(m in s for s in summary)]
+    header = ["T"] + [f"{m} {v}" for m in metrics for v in variants]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for T in sorted({s["T"] for s in summary}):
+        cells = [str(T)]
+        for metric in metrics:
+            for variant in variants:
+                s = _lookup(summary, variant, T)
+                digits = 2 if metric == "PSNR" else 3
+                found = s is not None and metric in s
+                cells.append(f"{s[metric]:.{digits}f} ± {s[metric + '_sem']:.{digits}f}" if found else "—")
+        lines.append("| " + " | ".join(cells) + " |")
+    videos = {s["videos"] for s in summary}
+    lines.append(f"\n(mean ± standard error over {'/'.join(map(str, sorted(videos)))} videos; "
+                 "SSIM, CSIM: higher is better; PSNR in dB: higher is better; LPIPS: lower is better)")
+    return "\n".join(lines)
+
+
+def plot_summary(summary: Sequence[dict[str, Any]], metrics: Sequence[str] = ("SSIM", "PSNR", "CSIM")):
+    """One panel per metric: the metric against T (log scale) for each variant, with standard errors."""
+    import matplotlib.pyplot as plt
+
+    metrics = [m for m in metrics if any(m in s for s in summary)]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for variant in dict.fromkeys(s["variant"] for s in summary):
+            points = sorted((s["T"], s[metric], s[f"{metric}_sem"]) for s in summary
+                            if s["variant"] == variant and metric in s)
+            T, mean, sem = zip(*points)
+            style = "--" if variant in BASELINES else "-"
+            ax.errorbar(T, mean, yerr=sem, marker="o", linestyle=style, capsize=3, label=variant)
+        ax.set(xscale="log", xlabel="T (few-shot frames)", title=metric)
+        ax.minorticks_off()
+        ax.set_xticks(sorted({s["T"] for s in summary}), [str(t) for t in sorted({s["T"] for s in summary})])
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def quality_bar(summary: Sequence[dict[str, Any]], metric: str = "SSIM") -> dict[str, bool]:
+    """The course's claims, checked on a summary: more shots help, and fine-tuning helps.
+
+    Variant V's ``metric`` must rise from each T to the next ("T=8 beats T=1 (V)"); from T = 8
+    upwards, not falling is enough ("T=32 at least as good as T=8 (V)"). At every T, fine-tuning
+    must beat feed-forward ("FT beats FF at T=t").
+    """
+    shots = sorted({s["T"] for s in summary})
+    checks = {}
+    for variant in VARIANTS:
+        values = {T: _lookup(summary, variant, T)[metric] for T in shots if _lookup(summary, variant, T)}
+        for a, b in zip(shots, shots[1:]):
+            if a in values and b in values:
+                strict = a < 8
+                name = f"T={b} {'beats' if strict else 'at least as good as'} T={a} ({variant})"
+                checks[name] = values[b] > values[a] if strict else values[b] >= values[a]
+    for T in shots:
+        ff, ft = _lookup(summary, "FF", T), _lookup(summary, "FT", T)
+        if ff and ft:
+            checks[f"FT beats FF at T={T}"] = ft[metric] > ff[metric]
+    return checks
+
+
+# ------------------------------------------------------------------------------------ result files
+def check_output(path: str | Path, overwrite: bool = False) -> Path:
+    """``path`` as a Path if a results file may be written there, else an :class:`EvaluationError` saying why."""
+    path = Path(path)
+    if path.is_dir():
+        raise EvaluationError(f"{path}: is a folder; give the results file's name")
+    if path.exists() and not overwrite:
+        raise EvaluationError(f"{path} already exists; choose another name, or pass --overwrite")
+    return path
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Write ``data`` as indented JSON to ``path`` (folders made as needed), atomically."""
+    path = Path(path)
+    with atomic_write(path) as f:
+        f.write(json.dumps(data, indent=2).encode())
+    return path
