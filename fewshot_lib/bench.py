@@ -54,8 +54,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .losses import FALLBACKS
 from .models import Generator, get_preset
-from .train.meta import (PRECISIONS, MetaTrainer, StepBatchSampler, TrainConfig, choose_memory_format, choose_precision,
-                         training_dataset)
+from .train.batches import StepBatchSampler
+from .train.meta import PRECISIONS, MetaTrainer, TrainConfig, choose_memory_format, choose_precision, training_dataset
 
 PEAK_TFLOPS: dict[str, dict[str, float]] = {
     # Dense tensor-core TFLOP/s from NVIDIA's datasheets (no sparsity); "fp32" without tensor cores.

@@ -447,7 +447,7 @@ def cli_overrides(args) -> dict[str, Any]:
 def _run_finetune(args) -> int:
     from .config import get_device
     from .pretrained import pretrained_checkpoint
-    from .train.meta import load_networks
+    from .train.networks import load_networks
 
     checkpoint = args.checkpoint or pretrained_checkpoint()
     model_cfg, E, G, D = load_networks(checkpoint, get_device(args.device))

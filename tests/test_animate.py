@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fewshot_lib import animate as animate_module
+from fewshot_lib.animate import source as source_module     # where Source.from_images looks up detect
 from fewshot_lib.animate import (AnimateError, Driver, Source, TPSMethod, animate, animate_frames, drive_landmarks,
                                  nearest_reference, openings)
 from fewshot_lib.cli import main
@@ -52,7 +52,7 @@ def test_a_photo_without_a_face_fails_with_one_line_naming_the_file(tmp_path, ca
 
 
 def test_an_existing_output_is_refused_before_any_work_and_left_untouched(hopper_jpg, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(animate_module, "detect", lambda *a, **k: pytest.fail("detected before checking the output"))
+    monkeypatch.setattr(source_module, "detect", lambda *a, **k: pytest.fail("detected before checking the output"))
     out = tmp_path / "taken.mp4"
     out.write_bytes(b"precious")
     code = main(["animate", "--photo", str(hopper_jpg), "--out", str(out)])
@@ -65,7 +65,7 @@ def test_an_existing_output_is_refused_before_any_work_and_left_untouched(hopper
                                         (dict(frames_limit=1), "at least 2"), (dict(layout="grid"), "layout"),
                                         (dict(drive="missing.mp4"), "no such video")])
 def test_bad_arguments_are_refused_before_any_landmarks_are_detected(hopper_jpg, tmp_path, monkeypatch, bad, match):
-    monkeypatch.setattr(animate_module, "detect", lambda *a, **k: pytest.fail("detected before checking arguments"))
+    monkeypatch.setattr(source_module, "detect", lambda *a, **k: pytest.fail("detected before checking arguments"))
     with pytest.raises(AnimateError, match=match):
         animate(hopper_jpg, out=tmp_path / "x.mp4", **bad)
 

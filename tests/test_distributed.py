@@ -11,8 +11,8 @@ import torch
 
 from fewshot_lib.cli import main
 from fewshot_lib.models import Discriminator, get_preset
+from fewshot_lib.train.batches import StepBatchSampler
 from fewshot_lib.train.distributed import Distributed, all_reduce_rows, data_parallel
-from fewshot_lib.train.meta import StepBatchSampler
 
 REPO = Path(__file__).resolve().parents[1]
 # One D step per iteration, so that every gradient of a step is taken at the checkpoint's weights.

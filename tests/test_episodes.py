@@ -1,5 +1,4 @@
 """K-shot episodes: the target is never among the K frames, sampling is seeded, loaders are reproducible."""
-import numpy as np
 import pytest
 import torch
 

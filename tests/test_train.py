@@ -6,9 +6,10 @@ import torch
 
 from fewshot_lib.data import SyntheticHeads, VideoDataset
 from fewshot_lib.models import get_preset
+from fewshot_lib.train.batches import StepBatchSampler
 from fewshot_lib.train.checkpoint import CheckpointError
-from fewshot_lib.train.meta import (MetaTrainer, StepBatchSampler, TrainConfig, TrainingDiverged, export_weights,
-                                    load_networks, resume_or_start)
+from fewshot_lib.train.meta import MetaTrainer, TrainConfig, TrainingDiverged, resume_or_start
+from fewshot_lib.train.networks import export_weights, load_networks
 
 TINY = get_preset("tiny")
 

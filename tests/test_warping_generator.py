@@ -7,7 +7,8 @@ from fewshot_lib.data import SyntheticHeads, VideoDataset
 from fewshot_lib.finetune import FinetuneConfig, Shots, WarpFineTuner
 from fewshot_lib.models import Embedder, Generator, get_preset
 from fewshot_lib.train.checkpoint import CheckpointError
-from fewshot_lib.train.meta import load_networks, load_warping_generator, resume_or_start
+from fewshot_lib.train.meta import resume_or_start
+from fewshot_lib.train.networks import load_networks, load_warping_generator
 from fewshot_lib.warping import tps_warp
 from fewshot_lib.warping.generator import WarpingGenerator, compose_high_res
 from fewshot_lib.warping.person import WarpPerson, WarpPersonError

@@ -115,7 +115,7 @@ def learned(seconds: float, batch: int) -> None:
     from fewshot_lib.landmarks import draw_sketches
     from fewshot_lib.losses import ContentLoss
     from fewshot_lib.pretrained import pretrained_checkpoint
-    from fewshot_lib.train.meta import load_networks, load_warping_generator
+    from fewshot_lib.train.networks import load_networks, load_warping_generator
     from fewshot_lib.widgets import PuppetWidget
 
     (video,) = synthetic_split("heldout", SyntheticConfig(size=MODEL_SIZE, frames=8, heldout_identities=1, videos=1))

@@ -113,7 +113,8 @@ def part_syncs(out: Path, smoke: bool) -> None:
 
     from fewshot_lib.bench import RandomEpisodes, device_batch
     from fewshot_lib.models import get_preset
-    from fewshot_lib.train.meta import MetaTrainer, TrainConfig, on_device, to_device
+    from fewshot_lib.train.batches import on_device, to_device
+    from fewshot_lib.train.meta import MetaTrainer, TrainConfig
 
     results = []        # (smoke: nothing to count on a CPU, but the step runs)
     device = torch.device("cpu" if smoke else "cuda")
@@ -184,7 +185,8 @@ def part_curves(out: Path, smoke: bool, steps: int = 150, batch: int = 4, every:
 
     from fewshot_lib.data import VideoDataset
     from fewshot_lib.models import get_preset
-    from fewshot_lib.train.meta import MetaTrainer, TrainConfig, on_device
+    from fewshot_lib.train.batches import on_device
+    from fewshot_lib.train.meta import MetaTrainer, TrainConfig
 
     preset = get_preset("tiny" if smoke else "paper")
     steps = 20 if smoke else steps

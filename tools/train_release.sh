@@ -10,6 +10,6 @@ fewshot synth --out runs/synth64 --size 64 --splits train            # 800 video
 train="fewshot train --preset cpu64 --data runs/synth64/train --out $out --lr-g 2e-4 --lr-d 4e-4 --match-weight 0.1 --log-every 25"
 $train --steps 3000 --sample-every 250 --checkpoint-every 50
 $train --steps 12000 --sample-every 500 --checkpoint-every 100 --resume
-python -c "from fewshot_lib.train.meta import export_weights; export_weights('$out/checkpoint.pt', 'fewshot_lib/assets/meta_cpu64.pt')"
+python -c "from fewshot_lib.train.networks import export_weights; export_weights('$out/checkpoint.pt', 'fewshot_lib/assets/meta_cpu64.pt')"
 cp "$out/log.jsonl" fewshot_lib/assets/meta_cpu64.log.jsonl
 fewshot model-card fewshot_lib/assets/meta_cpu64.pt --targets 3

@@ -100,7 +100,7 @@ def make_model_card(checkpoint: str | Path, targets: int = 4, k: int = 8, seed: 
     Raises :class:`~fewshot_lib.train.checkpoint.CheckpointError` for a missing or unreadable checkpoint and
     :class:`EvaluationError` for settings the held-out videos cannot give.
     """
-    from ..train.meta import load_networks, load_warping_generator
+    from ..train.networks import load_networks, load_warping_generator
 
     _check_settings(targets, k, videos, finetune_epochs, default_config().frames)
     model_cfg, E, G, D = load_networks(checkpoint)

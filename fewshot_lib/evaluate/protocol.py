@@ -213,7 +213,7 @@ def _run_evaluate(args) -> int:
     from ..config import get_device
     from ..data import Record, find_records
     from ..pretrained import pretrained_checkpoint
-    from ..train.meta import load_networks
+    from ..train.networks import load_networks
     from .report import format_table, plot_summary, quality_bar
 
     checkpoint = args.checkpoint or pretrained_checkpoint()

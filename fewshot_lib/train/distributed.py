@@ -8,7 +8,7 @@ How N processes take the steps one process would take:
   and ``WORLD_SIZE`` in its environment. :func:`from_environment` reads them, picks the GPU
   ``cuda:LOCAL_RANK`` and joins the process group (NCCL between GPUs, gloo between CPU processes).
 * **Data.** ``--batch-size`` is the *global* batch B. Every process draws the same B episodes of
-  step s from ``default_rng([seed, s])`` (:class:`~fewshot_lib.train.meta.StepBatchSampler`) and
+  step s from ``default_rng([seed, s])`` (:class:`~fewshot_lib.train.batches.StepBatchSampler`) and
   keeps its contiguous share of B / N (:func:`shard`). No process is told what another reads, and
   together they read exactly the episodes of a one-process run.
 * **Gradients.** E with G, and D, are wrapped in ``DistributedDataParallel`` (:func:`data_parallel`),

@@ -24,6 +24,11 @@ the losses and the non-finite flag kept on the device until a logging step reads
 (``tools/gpu_check.py`` counts the host synchronisations left in a step), and optionally
 ``torch.compile``. Several processes (torchrun) are
 :mod:`fewshot_lib.train.distributed`. Introduced in notebook 06.
+
+The batches of a step are :mod:`~fewshot_lib.train.batches`; the networks a run leaves, read back from
+its checkpoint, are :mod:`~fewshot_lib.train.networks`. What stays here (~450 lines) is one concept, the
+trainer: its config, the networks and optimisers it builds, its step, loop, outputs and checkpoints, how a
+run resumes, and ``fewshot train``, which only parses flags and calls it.
 """
 from __future__ import annotations
 
@@ -33,7 +38,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -41,10 +45,14 @@ from .. import __version__
 from ..flags import MUST_MATCH, add_flags, from_flags, must_match
 from ..losses import LossWeights, build_content_loss
 from ..models import Discriminator, Embedder, Generator, ModelConfig, get_preset
+from .batches import StepBatchSampler, on_device, to_device
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .step import GAN, FastPath, discriminator_update, gan_step, generator_update
 from .distributed import (SINGLE, Distributed, all_reduce_rows, any_over_processes, check_divides, close,
-                          data_parallel, from_environment, mean_over_processes, shard)
+                          data_parallel, from_environment, mean_over_processes)
+from .networks import warping_state
+# notebook 06 imports it from here (until its next edit)
+from .networks import load_networks  # noqa: F401
 
 VARIANTS = ("FT", "FF")
 MODELS = ("paper", "warp")
@@ -149,63 +157,6 @@ def make_model(train_cfg: TrainConfig, E: Embedder, G: Generator) -> nn.Module:
 
         return WarpingGenerator(E, G)
     return EmbedAndGenerate(E, G)
-
-
-class StepBatchSampler(torch.utils.data.Sampler):
-    """The batches of steps ``start..stop-1``: B videos from ``default_rng([seed, step])`` each.
-
-    It yields dataset indices ``step · num_videos + video``; :class:`~fewshot_lib.data.VideoDataset`
-    draws that item's target and K frames from ``default_rng([dataset seed, step, video])``. So a
-    step's batch depends on (seed, step) alone: resuming at any step replays the same batches,
-    with or without DataLoader workers. With several processes (``dist``), each yields its
-    contiguous share of every step's B episodes.
-    """
-
-    def __init__(self, num_videos: int, batch_size: int, seed: int, start: int, stop: int,
-                 dist: Distributed = SINGLE):
-        check_divides(batch_size, dist)
-        self.num_videos, self.batch_size, self.seed, self.start, self.stop = num_videos, batch_size, seed, start, stop
-        self.dist = dist
-
-    def videos(self, step: int) -> np.ndarray:
-        rng = np.random.default_rng([self.seed, step])
-        return rng.choice(self.num_videos, size=self.batch_size, replace=self.batch_size > self.num_videos)
-
-    def __iter__(self):
-        for step in range(self.start, self.stop):
-            yield [step * self.num_videos + int(video) for video in shard(self.videos(step), self.dist)]
-
-    def __len__(self) -> int:
-        return max(0, self.stop - self.start)
-
-
-def to_device(batch: dict[str, torch.Tensor], device: torch.device,
-              memory_format: torch.memory_format = torch.contiguous_format) -> dict[str, torch.Tensor]:
-    """The batch on ``device``; its images (B, 3, S, S) in ``memory_format``."""
-    return {key: value.to(device, non_blocking=True,
-                          memory_format=memory_format if value.dim() == 4 else torch.preserve_format)
-            for key, value in batch.items()}
-
-
-def on_device(batches, device: torch.device, memory_format: torch.memory_format = torch.contiguous_format):
-    """The batches on ``device``. On CUDA each is copied on a side stream while the previous one
-    trains (the copy engine runs beside the kernels); the training stream waits for its copy."""
-    if device.type != "cuda":
-        yield from (to_device(batch, device, memory_format) for batch in batches)
-        return
-    side, pending = torch.cuda.Stream(device), None
-    for batch in batches:
-        with torch.cuda.stream(side):
-            copied = to_device(batch, device, memory_format)      # from pinned memory: asynchronous
-        if pending is not None:
-            yield pending
-        training = torch.cuda.current_stream(device)
-        training.wait_stream(side)                                 # this batch's kernels wait for its copy
-        for tensor in copied.values():
-            tensor.record_stream(training)                         # its memory is in use on that stream too
-        pending = copied
-    if pending is not None:
-        yield pending
 
 
 class MetaTrainer:
@@ -435,11 +386,6 @@ class MetaTrainer:
         self.step = int(state["step"])
 
 
-def warping_state(model: nn.Module, painter: bool = False) -> dict[str, torch.Tensor]:
-    """The warping generator's own weights (F, β), or with ``painter`` those of its E and G."""
-    return {k: v for k, v in model.state_dict().items() if k.startswith(("E.", "G.")) == painter}
-
-
 def forget_log_after(log: Path, step: int) -> None:
     """Drop the log rows of steps after ``step``: a resumed run logs those steps again."""
     if log.exists():
@@ -510,49 +456,3 @@ def add_train_command(subcommands) -> None:
         return 0
 
     p.set_defaults(run=run)
-
-
-def load_networks(path: str | Path, device: torch.device | str = "cpu"):
-    """E, G (with P) and D (with W) from a training checkpoint, in eval mode, without the optimisers.
-
-    Returns ``(model_cfg, E, G, D)``; fine-tuning, evaluation and puppeteering start here.
-    """
-    return networks_from_state(load_checkpoint(path, map_location=device), path, device)
-
-
-def networks_from_state(state: dict[str, Any], path: str | Path, device: torch.device | str = "cpu"):
-    """:func:`load_networks` of a checkpoint already read (``path``: for the error messages)."""
-    for key in ("model_config", "num_videos", "E", "G", "D"):
-        if key not in state:
-            raise CheckpointError(f"{path}: has no {key!r}; is it a meta-learning checkpoint of fewshot_lib?")
-    model_cfg = ModelConfig(**state["model_config"])
-    E, G, D = Embedder(model_cfg), Generator(model_cfg), Discriminator(model_cfg, state["num_videos"])
-    for name, network in (("E", E), ("G", G), ("D", D)):
-        network.load_state_dict(state[name])
-        network.to(device).eval()
-    return model_cfg, E, G, D
-
-
-def load_warping_generator(path: str | Path, device: torch.device | str = "cpu"):
-    """The warping generator (F, with E and G as its painter) and D from a ``model="warp"`` checkpoint, in
-    eval mode. Returns ``(model_cfg, warper, D)``; notebook 10 and ``fewshot animate`` start here."""
-    from ..warping.generator import WarpingGenerator
-
-    state = load_checkpoint(path, map_location=device)
-    if "warping" not in state:
-        raise CheckpointError(f"{path}: not a warping-generator checkpoint (train one with `fewshot train --model "
-                              "warp`); for the paper's model use load_networks")
-    model_cfg, E, G, D = networks_from_state(state, path, device)
-    warper = WarpingGenerator(E, G)
-    warper.load_state_dict({**state["warping"], **warping_state(warper, painter=True)})
-    return model_cfg, warper.to(device).eval(), D
-
-
-def export_weights(checkpoint: str | Path, out: str | Path) -> Path:
-    """A compact copy of a training checkpoint: configs, step and E, G, D weights, no optimiser state.
-
-    This is what gets committed and shipped (``load_networks`` reads both kinds).
-    """
-    state = load_checkpoint(checkpoint)
-    keep = ("model_config", "train_config", "num_videos", "step", "version", "E", "G", "D", "warping")
-    return save_checkpoint(out, {key: state[key] for key in keep if key in state})   # "warping": warp runs only
