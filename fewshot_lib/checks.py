@@ -760,3 +760,54 @@ def check_tps_grid(spline_grid_by_hand) -> None:
             lookup = lookup[pixels[:, 1].long(), pixels[:, 0].long()]                  # grid[y, x]: (12, 2)
         check.close("grid[y, x] at a target pixel holds its source point (x, y): rows are y, columns x, (x, y) order",
                     lookup, pixels_to_grid(moved, 64), atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# Notebook 06 · a training run's own samples (not an exercise: it checks the learner's run)
+# --------------------------------------------------------------------------------------------
+def check_not_collapsed(generated, real, swapped=None, min_ratio: float = 0.2) -> dict[str, float]:
+    """Fail on generated frames that are flat, the same for every person, or blind to ê (a collapsed run).
+
+    ``generated``: G(y_t, ê) for P ≥ 2 people (P, 3, S, S) in [-1, 1]; ``real``: their targets x_t, same shape;
+    ``swapped`` (optional): G(y_t, ê of the previous person), i.e. with ``e_hat.roll(1, dims=0)``. Each spread
+    of the generated frames is divided by the same spread of the real ones, and must reach ``min_ratio``:
+
+    * **within a frame**: the std of a frame's pixels (per image and channel, averaged): 0 for a flat colour;
+    * **across people**: the std over the P people of each pixel (averaged): 0 when everyone gets the same frame;
+    * **ê matters** (with ``swapped``): mean |G(y_t, ê) − G(y_t, ê of another)| over mean |x_t − x_t of another|:
+      0 when G ignores the person's embedding (the sketch alone decides the frame).
+
+    Returns the ratios; raises :class:`CheckFailed` when one falls short. Introduced in notebook 06.
+    """
+    generated, real = torch.as_tensor(generated).detach().cpu().float(), torch.as_tensor(real).detach().cpu().float()
+    if generated.dim() != 4 or generated.shape != real.shape or generated.shape[0] < 2:
+        raise ValueError(f"check_not_collapsed needs generated and real frames of one shape (P, 3, S, S) with P ≥ 2 "
+                         f"people; got {tuple(generated.shape)} and {tuple(real.shape)}")
+    within = lambda x: x.flatten(2).std(dim=2).mean().item()           # per image and channel, over H·W
+    across = lambda x: x.std(dim=0).mean().item()                      # per pixel, over the P people
+    ratios = {"within a frame": within(generated) / max(within(real), 1e-8),
+              "across people": across(generated) / max(across(real), 1e-8)}
+    if swapped is not None:
+        swapped = torch.as_tensor(swapped).detach().cpu().float()
+        if swapped.shape != generated.shape:
+            raise ValueError(f"swapped must have the shape of generated {tuple(generated.shape)}; "
+                             f"got {tuple(swapped.shape)}")
+        ratios["ê matters"] = ((generated - swapped).abs().mean().item()
+                               / max((real - real.roll(1, dims=0)).abs().mean().item(), 1e-8))
+    with Check("check_not_collapsed",
+               f"the generated frames vary as real ones do: each spread at least {min_ratio:g} × the real frames'",
+               hint="a collapsed run: look at its log (L_DSC stuck at 0, D_real and D_fake drifting apart) and at "
+                    "‖ê‖; lower λ_MCH (match_weight) or the learning rates, and train again") as check:
+        check.holds("not flat: the pixels of a frame vary", ratios["within a frame"] >= min_ratio,
+                    f"std within a frame {within(generated):.3f}, real {within(real):.3f}: "
+                    f"ratio {ratios['within a frame']:.2f}")
+        check.holds("not the same frame for everyone: pixels vary across people", ratios["across people"] >= min_ratio,
+                    f"std across people {across(generated):.3f}, real {across(real):.3f}: "
+                    f"ratio {ratios['across people']:.2f}")
+        if swapped is not None:
+            check.holds("not blind to the person: another person's ê changes the frame",
+                        ratios["ê matters"] >= min_ratio,
+                        f"mean |x̂ − x̂ with another ê| {(generated - swapped).abs().mean().item():.3f}, real "
+                        f"|x_t − another's x_t| {(real - real.roll(1, dims=0)).abs().mean().item():.3f}: "
+                        f"ratio {ratios['ê matters']:.2f}")
+    return ratios

@@ -51,8 +51,6 @@ from .step import GAN, FastPath, discriminator_update, gan_step, generator_updat
 from .distributed import (SINGLE, Distributed, all_reduce_rows, any_over_processes, check_divides, close,
                           data_parallel, from_environment, mean_over_processes)
 from .networks import warping_state
-# notebook 06 imports it from here (until its next edit)
-from .networks import load_networks  # noqa: F401
 
 VARIANTS = ("FT", "FF")
 MODELS = ("paper", "warp")
