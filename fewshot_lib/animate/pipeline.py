@@ -265,7 +265,7 @@ def add_animate_command(subcommands) -> None:
                    help=f"frames per second (default: the driver's; {DEFAULT_FPS:g} for the sweep)")
     p.add_argument("--frames-limit", type=int, default=None, metavar="N", help="at most N frames")
     p.add_argument("--finetune-epochs", type=int, default=0, metavar="N",
-                   help="--method paper: fine-tuning epochs (default 0: the feed-forward model)")
+                   help="--method paper or warp: fine-tuning epochs (default 0: the feed-forward model)")
     p.add_argument("--checkpoint", default=None, help="--method paper or warp: a meta-learning checkpoint of that "
                                                       "model (default: the shipped meta_cpu64 or warp_cpu64)")
     p.add_argument("--backend", default="dlib", help="landmark detector (default: dlib)")
