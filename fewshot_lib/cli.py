@@ -19,7 +19,7 @@ COMMANDS = [
     "fewshot_lib.models.summary:add_models_command",
     "fewshot_lib.data.prepare:add_prepare_command",
     "fewshot_lib.losses.perceptual:add_weights_command",
-    "fewshot_lib.finetune:add_finetune_command",
+    "fewshot_lib.finetune.cli:add_finetune_command",
     "fewshot_lib.evaluate.protocol:add_evaluate_command",
     "fewshot_lib.evaluate.model_card:add_model_card_command",
     "fewshot_lib.evaluate.identity:add_identity_leak_command",
