@@ -8,6 +8,9 @@ with OpenCV's anti-aliased polygons on fixed-point coordinates (1/16 pixel), whi
 resolution. Skin and hair are shaded as an ellipsoid lit by the scene's light. Coordinates are
 rounded to 1/16 pixel and colours computed with integer and IEEE float32 arithmetic only (no
 sin or exp), so the pixels do not depend on the CPU's maths library.
+
+One concept in ~480 lines: painting a frame. Most of it is :class:`Painter`, one method per facial part;
+splitting the parts across files would separate the back-to-front order from the parts it orders.
 Introduced in notebook 02.
 """
 from __future__ import annotations
