@@ -30,6 +30,7 @@ from pathlib import Path
 
 import nbformat
 
+from .errors import FewshotError
 from .config import colab_url
 from .course import course_notebooks
 
@@ -42,7 +43,7 @@ STUDENT = "student"
 """The student copies' folder, inside the notebooks' folder."""
 
 
-class AssignmentError(ValueError):
+class AssignmentError(FewshotError, ValueError):
     """A source notebook breaks the exercise conventions; the message says where and what to do."""
 
 

@@ -2,14 +2,20 @@
 
 Each command is registered by a small ``add_<name>_command(subcommands)`` function that
 lives next to the library code it calls; list it in ``COMMANDS`` to expose it.
+
+A :class:`~fewshot_lib.errors.FewshotError` (a bad file, an existing output, a diverged run, …)
+is printed as its message alone, and the command exits with status 1; ``--debug`` (or
+``FEWSHOT_DEBUG=1``) adds the traceback. Any other exception is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
+from .errors import FewshotError
 
 COMMANDS = [
     "fewshot_lib.environment:add_env_command",
@@ -35,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Few-shot talking-head models (Zakharov et al., ICCV 2019): the course's command line.",
     )
     parser.add_argument("--version", action="version", version=f"fewshot_lib {__version__}")
-    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of every error (also: FEWSHOT_DEBUG=1)")
+    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     for entry in COMMANDS:
         module, function = entry.split(":")
         getattr(importlib.import_module(module), function)(subcommands)
@@ -50,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return int(args.run(args) or 0)
+    except FewshotError as error:                     # the user can act on it: the message says how
+        if args.debug or os.environ.get("FEWSHOT_DEBUG", "") not in ("", "0"):
+            raise
+        print(f"fewshot {args.command}: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -9,6 +9,7 @@ import os
 import re
 import time
 from pathlib import Path
+from .errors import MissingFileError
 
 NOTEBOOK = re.compile(r"^\d\d_.+\.ipynb$")
 
@@ -17,7 +18,7 @@ def course_notebooks(folder: str | Path) -> list[Path]:
     """The course's notebooks (``NN_name.ipynb``) in ``folder``, in course order."""
     notebooks = sorted(p for p in Path(folder).iterdir() if NOTEBOOK.match(p.name))
     if not notebooks:
-        raise FileNotFoundError(f"no NN_*.ipynb notebooks in {folder}")
+        raise MissingFileError(f"no NN_*.ipynb notebooks in {folder}")
     return notebooks
 
 

@@ -6,7 +6,9 @@
 Each flag is named after its field (``_`` → ``-``), typed as the field is (``bool``: ``--x``/``--no-x``;
 ``tuple[float, float]``: two values; ``tuple[int, ...]``: one or more), defaults to the field's default,
 and its help is the comment written beside the field in the dataclass's source. A field declared with
-``metadata=MUST_MATCH`` must be the same when a run resumes from a checkpoint (:func:`must_match`).
+``metadata=MUST_MATCH`` must be the same when a run resumes from a checkpoint (:func:`must_match`); one
+declared with ``metadata=at_least(1)`` is checked by :func:`check_ranges` (the config's ``__post_init__``
+calls it), so a bad value stops the command before any work, with one line naming the flag.
 """
 from __future__ import annotations
 
@@ -17,8 +19,46 @@ import re
 import typing
 from typing import Any
 
+from .errors import FewshotError
+
 MUST_MATCH = {"must_match": True}
 """``field(default=..., metadata=MUST_MATCH)``: a resumed run must use the checkpoint's value."""
+
+
+
+class ConfigError(FewshotError, ValueError):
+    """A configuration value outside its allowed range or set (the message names the flag)."""
+
+
+def at_least(minimum: float, **metadata: Any) -> dict[str, Any]:
+    """Field metadata: the value must be ``>= minimum`` (combine: ``at_least(1, **MUST_MATCH)``)."""
+    return {**metadata, "at_least": minimum}
+
+
+def at_least_int(minimum: int):
+    """An argparse ``type`` for a hand-written flag: an integer ``>= minimum`` (argparse names the flag)."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"      # what argparse calls the type in its message
+    return parse
+
+
+def flag(name: str) -> str:
+    """The command-line flag of field ``name``: ``log_every`` → ``--log-every``."""
+    return f"--{name.replace('_', '-')}"
+
+
+def check_ranges(config: Any) -> None:
+    """Raise :class:`ConfigError` for the first field of ``config`` below its :func:`at_least` minimum."""
+    for f in dataclasses.fields(config):
+        minimum, value = f.metadata.get("at_least"), getattr(config, f.name)
+        if minimum is not None and value < minimum:
+            raise ConfigError(f"{flag(f.name)} ({f.name}) must be at least {minimum:g}; got {value:g}")
+
 
 _FIELD_LINE = re.compile(r"^\s+(\w+)\s*:[^#]*?(?:#\s?(.*))?$")
 _COMMENT_LINE = re.compile(r"^\s+#\s?(.*)$")
@@ -75,7 +115,9 @@ def add_flags(parser: argparse.ArgumentParser, cls: type, defaults: dict[str, An
             default = (defaults or {}).get(f.name, getattr(instance, f.name))
             shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
         note = comments.get(f.name, "")
-        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, default=default,
+        if "at_least" in f.metadata:
+            note = f"{note} (at least {f.metadata['at_least']:g})".lstrip()
+        parser.add_argument(flag(f.name), dest=f.name, default=default,
                             help=f"{note} (default: {shown})" if note else f"(default: {shown})", **_option(hints[f.name]))
 
 

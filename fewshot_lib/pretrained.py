@@ -7,6 +7,7 @@ how it was made and how well it does is in ``data/README.md`` (model card).
 from __future__ import annotations
 
 from pathlib import Path
+from .errors import MissingFileError
 
 ASSETS = Path(__file__).parent / "assets"
 CHECKPOINTS = {"meta_cpu64": "meta_cpu64.pt", "warp_cpu64": "warp_cpu64.pt"}
@@ -18,6 +19,6 @@ def pretrained_checkpoint(name: str = "meta_cpu64") -> Path:
         raise KeyError(f"no shipped checkpoint {name!r}; choose one of {', '.join(CHECKPOINTS)}")
     path = ASSETS / CHECKPOINTS[name]
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: reinstall fewshot_lib, or train your own with "
+        raise MissingFileError(f"{path} is missing: reinstall fewshot_lib, or train your own with "
                                 "`fewshot train --preset cpu64` and pass its checkpoint.pt instead")
     return path

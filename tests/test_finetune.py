@@ -154,6 +154,8 @@ def test_finetune_command(tmp_path):
     photo = tmp_path / "hopper.png"
     Image.fromarray(load_portrait("grace_hopper")).save(photo)
     assert main(["finetune", "--checkpoint", str(checkpoint), "--photo", str(photo), "--epochs", "0",
-                 "--out", str(out)]) == 0
+                 "--out", str(out)]) == 1, "an existing --out is refused"
+    assert main(["finetune", "--checkpoint", str(checkpoint), "--photo", str(photo), "--epochs", "0",
+                 "--out", str(out), "--overwrite"]) == 0
     person = PersonModel.load(out)
     assert person.info["source"] == "photo" and person.info["epochs"] == 0 and person.landmarks.shape == (1, 68, 2)

@@ -13,11 +13,12 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import FewshotError
 from ..landmarks import crop_face, detect, load_image
 from ..puppeteer import neutral_frame
 
 
-class AnimateError(ValueError):
+class AnimateError(FewshotError, ValueError):
     """An argument or an input file ``animate`` cannot use; the message names it and says what to do."""
 
 

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import torch
 
+from ..errors import FewshotError
 from ..landmarks.sketch import draw_sketches
 from .records import Record, RecordError, find_records
 
@@ -36,7 +37,7 @@ class Video(Protocol):
     def frame(self, t: int) -> np.ndarray: ...   # uint8 (S, S, 3)
 
 
-class EpisodeError(ValueError):
+class EpisodeError(FewshotError, ValueError):
     """A video cannot give the episodes asked for (too short, wrong size, bad frame indices)."""
 
 

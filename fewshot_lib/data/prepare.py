@@ -28,6 +28,7 @@ from typing import Iterator
 import imageio.v3 as iio
 import numpy as np
 
+from ..errors import FewshotError
 from .. import __version__
 from ..landmarks.backends import BACKENDS, get_backend
 from ..landmarks.crop import BOX_SIGMA, MARGIN, CropBox, face_boxes
@@ -39,7 +40,7 @@ REPORT_NAME = "prepare_report.json"
 SHOWN_DROPS = 20    # dropped videos listed in the printed summary (all of them are in the JSON report)
 
 
-class PrepareError(ValueError):
+class PrepareError(FewshotError, ValueError):
     """`fewshot prepare` cannot start (no videos, or records made with other settings)."""
 
 

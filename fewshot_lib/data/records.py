@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
+from ..errors import FewshotError
 from ..atomic import atomic_write
 
 FORMAT_VERSION = 1
@@ -30,7 +31,7 @@ SUFFIX = ".npz"
 MEMBERS = ("frames_png", "frame_offsets", "landmarks", "meta")
 
 
-class RecordError(ValueError):
+class RecordError(FewshotError, ValueError):
     """A record file is missing, corrupt, or does not match what the reader expects."""
 
 

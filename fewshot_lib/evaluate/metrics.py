@@ -28,10 +28,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..errors import FewshotError
 from ..config import CONFIG
 
 
-class EvaluationError(ValueError):
+class EvaluationError(FewshotError, ValueError):
     """Videos or settings the evaluation cannot use; the message says what to change."""
 
 

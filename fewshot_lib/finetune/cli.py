@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..flags import add_flags
-from ..landmarks import crop_face, detect, load_image
+from ..errors import output_path
+from ..flags import add_flags, at_least_int
+from ..landmarks import NoFaceError, crop_face, detect, load_image
 from .shots import Shots
 from .tuner import INHERITED, FinetuneConfig, finetune
 
@@ -24,9 +25,11 @@ def add_finetune_command(subcommands) -> None:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--frames", nargs="+", help="face images of one person (PNG/JPEG; landmarks are detected)")
     source.add_argument("--photo", help="one photo of a person (landmarks detected, face cropped)")
-    source.add_argument("--synthetic", type=int, metavar="N", help="held-out synthetic person N (built in)")
-    p.add_argument("--shots", type=int, default=8, help="with --synthetic: T frames of its first video (default 8)")
+    source.add_argument("--synthetic", type=at_least_int(0), metavar="N", help="held-out synthetic person N (built in)")
+    p.add_argument("--shots", type=at_least_int(1), default=8,
+                   help="with --synthetic: T frames of its first video (default 8)")
     p.add_argument("--out", required=True, help="the person model file to write (e.g. person.safetensors)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--backend", default="dlib", help="landmark detector for --frames/--photo (default: dlib)")
     add_flags(p, FinetuneConfig, defaults={"epochs": pick(full=40, smoke=2)}, inherited=INHERITED,
               inherited_from="the meta-learning run's, as in the paper")
@@ -39,8 +42,13 @@ def _cli_shots(args, size: int) -> tuple[Shots, dict[str, Any]]:
     if args.photo:
         return Shots.from_photo(args.photo, size, args.backend), {"source": "photo", "path": str(args.photo)}
     if args.frames:
-        crops = [crop_face(image, detect(image, args.backend), size=size)
-                 for image in (load_image(path) for path in args.frames)]
+        crops = []
+        for path in args.frames:
+            image = load_image(path)
+            try:
+                crops.append(crop_face(image, detect(image, args.backend), size=size))
+            except NoFaceError as error:
+                raise NoFaceError(f"{path}: {error}") from error      # name the user's file, not an array
         shots = Shots.from_images([c for c, _ in crops], np.stack([p for _, p in crops]), size)
         return shots, {"source": "frames", "paths": [str(p) for p in args.frames]}
     from ..data import SyntheticConfig, synthetic_split
@@ -60,13 +68,14 @@ def _run_finetune(args) -> int:
     from ..pretrained import pretrained_checkpoint
     from ..train.networks import load_networks
 
+    out = output_path(args.out, args.overwrite)             # before minutes of fine-tuning, not after
     checkpoint = args.checkpoint or pretrained_checkpoint()
     model_cfg, E, G, D = load_networks(checkpoint, get_device(args.device))
     shots, source = _cli_shots(args, model_cfg.image_size)
     cfg = FinetuneConfig.from_checkpoint(checkpoint, **cli_overrides(args))
     start = time.perf_counter()
     person = finetune(E, G, D, shots, cfg, info={**source, "checkpoint": str(checkpoint)})
-    path = person.save(args.out)
+    path = person.save(out)
     print(f"fine-tuned {len(shots)} shot(s) for {cfg.epochs} epochs in {time.perf_counter() - start:.1f} s\n"
           f"person model: {path}")
     return 0

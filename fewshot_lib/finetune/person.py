@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import FewshotError
 from .. import __version__
 from ..atomic import atomic_write
 from ..data import to_tensor
@@ -20,7 +21,7 @@ PERSON_FORMAT = "fewshot_lib person model"
 PERSON_FORMAT_VERSION = "1"
 
 
-class PersonModelError(ValueError):
+class PersonModelError(FewshotError, ValueError):
     """A person-model file is missing, unreadable or not made by fewshot_lib."""
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from ..flags import at_least, check_ranges
 from ..losses import ContentLoss, LossWeights, build_content_loss
 from ..models import Discriminator, Embedder, Generator
 from ..train.step import GAN, gan_step, generator_update
@@ -22,20 +23,19 @@ from .person import PersonModel
 class FinetuneConfig:
     """How to fine-tune (paper: "a few dozen epochs", the meta-learning learning rates)."""
 
-    epochs: int = 40                  # passes over the T frames; 0 = feed-forward (FF), nothing trained
-    batch_size: int = 8               # frames per step (at most T are used)
+    epochs: int = field(default=40, metadata=at_least(0))   # passes over the T frames; 0 = feed-forward
+                                      # (FF), nothing trained
+    batch_size: int = field(default=8, metadata=at_least(1))   # frames per step (at most T are used)
     lr_g: float = 5e-5                # Adam for G's weights and ψ′ (paper: same as meta-learning)
     lr_d: float = 2e-4                # Adam for D's weights, w′ and b′
     betas: tuple[float, float] = (0.5, 0.999)   # Adam's β₁ β₂
-    d_steps: int = 2                  # D steps per G step, as in meta-learning
+    d_steps: int = field(default=2, metadata=at_least(0))   # D steps per G step, as in meta-learning
     content_fallback: str = "pixel"   # what replaces L_CNT without VGG weights (losses.build_content_loss)
     seed: int = 0                     # the order frames are visited in
 
     def __post_init__(self):
         object.__setattr__(self, "betas", tuple(self.betas))
-        if self.epochs < 0 or self.batch_size < 1 or self.d_steps < 0:
-            raise ValueError(f"epochs={self.epochs}, batch_size={self.batch_size}, d_steps={self.d_steps}: "
-                             "need epochs >= 0 (0 = feed-forward), batch_size >= 1, d_steps >= 0")
+        check_ranges(self)
 
     @classmethod
     def from_checkpoint(cls, checkpoint: str | Path, **overrides) -> "FinetuneConfig":

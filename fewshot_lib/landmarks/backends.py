@@ -23,6 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..errors import FewshotError
 from ..config import CONFIG, get_device
 from ..environment import DLIB_MODELS, FACE_ALIGNMENT_WEIGHTS, dlib_models_dir, face_alignment_weights_dir
 from .schema import NUM_LANDMARKS
@@ -31,7 +32,7 @@ BACKENDS = ("auto", "face_alignment", "dlib", "dlib_cnn")
 DLIB_CNN_DETECTOR = "mmod_human_face_detector.dat"
 
 
-class BackendUnavailableError(RuntimeError):
+class BackendUnavailableError(FewshotError, RuntimeError):
     """A landmark backend cannot run here (missing package or weights); the message says what to do."""
 
 

@@ -15,6 +15,7 @@ from typing import Iterable
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ..errors import FewshotError, MissingFileError
 from .backends import Backend, Face, get_backend
 from .schema import NUM_LANDMARKS
 from .smoothing import smooth_track
@@ -23,7 +24,7 @@ MIN_SIDE = 32
 """Smaller images are refused: no detector finds a face in them."""
 
 
-class NoFaceError(ValueError):
+class NoFaceError(FewshotError, ValueError):
     """The detector found no face in an image; the message names the image and what to try."""
 
 
@@ -39,7 +40,7 @@ def describe(image) -> str:
 
 def _from_path(path: Path) -> np.ndarray:
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such image file")
+        raise MissingFileError(f"{path}: no such image file")
     try:
         with Image.open(path) as image:
             return np.asarray(image.convert("RGB"))

@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import FewshotError, MissingFileError
 from ..config import CONFIG
 
 LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -55,7 +56,7 @@ class WeightsNotFound(FileNotFoundError):
     """No weights file in the cache, and it could not (or may not) be downloaded."""
 
 
-class WeightsError(ValueError):
+class WeightsError(FewshotError, ValueError):
     """A weights file is unreadable, truncated, holds the wrong tensors, or fails its checksum."""
 
 
@@ -223,7 +224,7 @@ def find_weights(spec: PerceptualSpec, path: str | Path | None = None, download:
     if path is not None:
         path = Path(path).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"{spec.name} weights: no file at {path}; download {spec.url} there, "
+            raise MissingFileError(f"{spec.name} weights: no file at {path}; download {spec.url} there, "
                                     f"or leave the path out to use the cache ({weights_path(spec)})")
         return path
     cached = weights_path(spec)

@@ -12,9 +12,10 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
+from ..errors import FewshotError
 
 
-class ModelConfigError(ValueError):
+class ModelConfigError(FewshotError, ValueError):
     """A model configuration that cannot build (the message says which field to change)."""
 
 

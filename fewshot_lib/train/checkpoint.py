@@ -16,10 +16,11 @@ from typing import Any
 
 import torch
 
+from ..errors import FewshotError
 from ..atomic import atomic_write
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(FewshotError, RuntimeError):
     """A checkpoint is missing, unreadable, or was made for a different configuration."""
 
 

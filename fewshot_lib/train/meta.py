@@ -41,8 +41,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import FewshotError, OutputExistsError
 from .. import __version__
-from ..flags import MUST_MATCH, add_flags, from_flags, must_match
+from ..flags import MUST_MATCH, ConfigError, add_flags, at_least, check_ranges, from_flags, must_match
 from ..losses import LossWeights, build_content_loss
 from ..models import Discriminator, Embedder, Generator, ModelConfig, get_preset
 from .batches import StepBatchSampler, on_device, to_device
@@ -61,7 +62,7 @@ LOG = "log.jsonl"
 PREVIEW_STEP = 2**30   # the sample grids always show the episodes of this (never trained) step
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(FewshotError, RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
@@ -69,41 +70,42 @@ class TrainingDiverged(RuntimeError):
 class TrainConfig:
     """How to meta-train; printed into the log and saved in every checkpoint."""
 
-    steps: int = 2000                # train until this step (a resumed run continues to it)
-    batch_size: int = field(default=4, metadata=MUST_MATCH)   # episodes per step, over all processes (paper: 2-8)
-    k: int = field(default=8, metadata=MUST_MATCH)            # K frames per episode for the embedder
+    steps: int = field(default=2000, metadata=at_least(1))   # train until this step (a resumed run continues to it)
+    batch_size: int = field(default=4, metadata=at_least(1, **MUST_MATCH))   # episodes per step, over all
+                                     # processes (paper: 2-8)
+    k: int = field(default=8, metadata=at_least(1, **MUST_MATCH))            # K frames per episode for the embedder
     lr_g: float = field(default=5e-5, metadata=MUST_MATCH)    # Adam for E, G, P
     lr_d: float = field(default=2e-4, metadata=MUST_MATCH)    # Adam for D, W, w₀, b (two-time-scale update rule)
     betas: tuple[float, float] = field(default=(0.5, 0.999), metadata=MUST_MATCH)   # Adam's β₁ β₂ (both optimisers)
-    d_steps: int = field(default=2, metadata=MUST_MATCH)      # D steps per E/G step
+    d_steps: int = field(default=2, metadata=at_least(1, **MUST_MATCH))      # D steps per E/G step
     variant: str = field(default="FT", metadata=MUST_MATCH)   # "FT": with L_MCH (fine-tunable); "FF": without
     model: str = field(default="paper", metadata=MUST_MATCH)  # what makes x̂: "paper" (E + G) or "warp" (notebook 10)
     init: str = ""                   # a fresh run starts E, G, D from this meta-learning checkpoint ("": random)
-    match_weight: float = field(default=10.0, metadata=MUST_MATCH)   # λ_MCH (paper: 10). Summed over N it can
-                                     # crush ê to 0: see the model card in data/README.md for what we measured
+    match_weight: float = field(default=10.0, metadata=at_least(0, **MUST_MATCH))   # λ_MCH (paper: 10).
+                                     # Summed over N it can crush ê to 0: see the model card in
+                                     # data/README.md for what we measured
     content_fallback: str = field(default="pixel", metadata=MUST_MATCH)   # what replaces L_CNT without VGG
                                      # weights (see losses.build_content_loss)
     precision: str = "auto"          # auto: bf16 on GPUs that have it, else fp16 + loss scaling; fp32 on CPU
     seed: int = field(default=0, metadata=MUST_MATCH)         # the episodes of step s come from (seed, s)
-    log_every: int = 10              # steps between log rows
-    sample_every: int = 200          # steps between sample grids and loss curves
-    checkpoint_every: int = 200      # steps between checkpoints
-    num_workers: int = 0             # DataLoader workers (0: load in the training process)
+    log_every: int = field(default=10, metadata=at_least(1))             # steps between log rows
+    sample_every: int = field(default=200, metadata=at_least(1))         # steps between sample grids and loss curves
+    checkpoint_every: int = field(default=200, metadata=at_least(1))     # steps between checkpoints
+    num_workers: int = field(default=0, metadata=at_least(0))   # DataLoader workers (0: load in the training process)
     memory_format: str = "auto"      # auto: channels_last on CUDA (tensor-core convs), contiguous elsewhere
     compile: bool = False            # torch.compile the networks (minutes of compiling, then faster steps)
 
     def __post_init__(self):
         object.__setattr__(self, "betas", tuple(self.betas))
         if self.model not in MODELS:
-            raise ValueError(f"model={self.model!r}: use 'paper' (E + G) or 'warp' (the warping generator)")
+            raise ConfigError(f"model={self.model!r}: use 'paper' (E + G) or 'warp' (the warping generator)")
         if self.variant not in VARIANTS:
-            raise ValueError(f"variant={self.variant!r}: use 'FT' (with L_MCH) or 'FF' (without)")
+            raise ConfigError(f"variant={self.variant!r}: use 'FT' (with L_MCH) or 'FF' (without)")
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision={self.precision!r}: choose one of {', '.join(PRECISIONS)}")
+            raise ConfigError(f"precision={self.precision!r}: choose one of {', '.join(PRECISIONS)}")
         if self.memory_format not in MEMORY_FORMATS:
-            raise ValueError(f"memory_format={self.memory_format!r}: choose one of {', '.join(MEMORY_FORMATS)}")
-        if min(self.steps, self.batch_size, self.k, self.d_steps) < 1:
-            raise ValueError("steps, batch_size, k and d_steps must all be at least 1")
+            raise ConfigError(f"memory_format={self.memory_format!r}: choose one of {', '.join(MEMORY_FORMATS)}")
+        check_ranges(self)
 
     def loss_weights(self) -> LossWeights:
         weights = LossWeights(match=self.match_weight)
@@ -268,6 +270,8 @@ class MetaTrainer:
             (self.out_dir / "config.json").write_text(json.dumps(self.configs(), indent=2))
         if self.step == 0:
             self.log(self.describe())
+            if main:
+                (self.out_dir / LOG).unlink(missing_ok=True)       # a run from step 0 starts its own log
         rows, start = [], time.perf_counter()
         bar = tqdm(on_device(self.loader(steps), self.device, self.memory_format), initial=self.step, total=steps,
                    disable=not (progress and main), desc="meta-learning")
@@ -349,9 +353,26 @@ class MetaTrainer:
                 "scaler_G": self.gan.fast.scaler_G.state_dict(), "scaler_D": self.gan.fast.scaler_D.state_dict(),
                 "torch_rng": torch.get_rng_state()}
 
+    def check_finite_weights(self) -> None:
+        """Raise :class:`TrainingDiverged` if a weight of E, G, D (or F) is NaN or infinite.
+
+        The losses of a step are computed *before* its update, so finite losses do not prove finite weights:
+        a huge learning rate can turn the weights to NaN in the very step whose losses looked fine.
+        """
+        for name, module in (("E", self.E), ("G", self.G), ("D", self.D), ("model", self.model)):
+            bad = [key for key, value in module.state_dict().items()
+                   if value.is_floating_point() and not torch.isfinite(value).all()]
+            if bad:
+                last = self.out_dir / CHECKPOINT
+                where = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written yet"
+                raise TrainingDiverged(f"{name}'s weights became NaN or infinite by step {self.step} ({bad[0]}"
+                                       f"{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}); {where} (unchanged). "
+                                       "Lower the learning rates, or use precision='fp32'.")
+
     def save(self, path: str | Path | None = None) -> Path:
         """Write the full training state atomically (default: ``out_dir/checkpoint.pt``); rank 0 only."""
-        self.check_finite()                        # never overwrite a good checkpoint with NaNs
+        self.check_finite()                        # never overwrite a good checkpoint with NaNs:
+        self.check_finite_weights()                # neither the losses nor the weights may be NaN
         path = Path(path or self.out_dir / CHECKPOINT)
         return save_checkpoint(path, self.state_dict()) if self.dist.is_main else path
 
@@ -384,33 +405,61 @@ class MetaTrainer:
         self.step = int(state["step"])
 
 
-def forget_log_after(log: Path, step: int) -> None:
-    """Drop the log rows of steps after ``step``: a resumed run logs those steps again."""
-    if log.exists():
-        rows = [line for line in log.read_text().splitlines() if json.loads(line)["step"] <= step]
-        log.write_text("".join(row + "\n" for row in rows))
+def forget_log_after(log: Path, step: int, warn=print) -> None:
+    """Drop the log rows of steps after ``step``: a resumed run logs those steps again.
+
+    A line that is not JSON (a kill in the middle of an append tears the last one) is dropped with a warning.
+    """
+    if not log.exists():
+        return
+    rows = []
+    for number, line in enumerate(log.read_text().splitlines(), 1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            warn(f"{log}: dropped line {number}, which is not a complete log row (a run killed while writing it)")
+            continue
+        if row["step"] <= step:
+            rows.append(line)
+    log.write_text("".join(row + "\n" for row in rows))
+
+
+def remove_orphans(out_dir: Path, warn=print) -> None:
+    """Delete the temporary files a run killed during a checkpoint write left behind (``.checkpoint.pt.*.tmp``)."""
+    for orphan in out_dir.glob(f".{CHECKPOINT}.*.tmp"):
+        orphan.unlink(missing_ok=True)
+        warn(f"removed {orphan}, a checkpoint write that a killed run never finished")
 
 
 def resume_or_start(model_cfg: ModelConfig, train_cfg: TrainConfig, dataset, out_dir: str | Path,
                     resume: bool, device: torch.device | str = "cpu", log=print,
-                    dist: Distributed = SINGLE) -> MetaTrainer:
+                    dist: Distributed = SINGLE, overwrite: bool = False) -> MetaTrainer:
     """A trainer for ``out_dir``: resumed from its checkpoint when ``resume``, else fresh.
 
-    A fresh start refuses a folder that already holds a checkpoint (nothing is overwritten).
-    Every process of a multi-process run loads the same checkpoint, whatever the number of
-    processes that wrote it.
+    A fresh start refuses a folder that holds another run's checkpoint or log (two runs never share
+    one log) unless ``overwrite``, which deletes them first. Every process of a multi-process run loads
+    the same checkpoint, whatever the number of processes that wrote it.
     """
+    out_dir = Path(out_dir)
+    checkpoint, log_file = out_dir / CHECKPOINT, out_dir / LOG
+    earlier = [path for path in (checkpoint, log_file) if path.exists()]
+    if not resume and earlier and not overwrite:
+        raise OutputExistsError(f"{out_dir} holds an earlier run ({', '.join(p.name for p in earlier)}): pass "
+                                "--resume to continue it, --overwrite to start again from step 0, or choose another --out")
+    if resume and not checkpoint.exists():
+        raise CheckpointError(f"{checkpoint}: nothing to resume; drop --resume to start a new run")
     trainer = MetaTrainer(model_cfg, train_cfg, dataset, out_dir, device, log, dist)
-    checkpoint = Path(out_dir) / CHECKPOINT
+    if trainer.dist.is_main:
+        remove_orphans(out_dir, trainer.log)
     if resume:
-        if not checkpoint.exists():
-            raise CheckpointError(f"{checkpoint}: nothing to resume; drop --resume to start a new run")
         trainer.load(checkpoint)
         if trainer.dist.is_main:
-            forget_log_after(Path(out_dir) / LOG, trainer.step)
+            forget_log_after(log_file, trainer.step, trainer.log)
         trainer.log(f"resumed {checkpoint} at step {trainer.step}")
-    elif checkpoint.exists():
-        raise FileExistsError(f"{checkpoint} exists: pass --resume to continue it, or choose another --out")
+    elif earlier and trainer.dist.is_main:
+        for path in earlier:
+            path.unlink()
+        trainer.log(f"--overwrite: deleted the earlier run's {', '.join(p.name for p in earlier)} in {out_dir}")
     return trainer
 
 
@@ -436,6 +485,7 @@ def add_train_command(subcommands) -> None:
     p.add_argument("--data", default="synthetic", help="'synthetic' (built in) or a folder of records")
     p.add_argument("--out", default="runs/meta", help="run folder: checkpoint, log, samples (default: runs/meta)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="start again from step 0 in an --out that holds a run")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: FEWSHOT_DEVICE or auto)")
     add_flags(p, TrainConfig)                        # one flag per field: a new field is a new flag
 
@@ -445,7 +495,8 @@ def add_train_command(subcommands) -> None:
         dist, device = from_environment(get_device(args.device))
         try:
             dataset = training_dataset(args.data, model_cfg.image_size, train_cfg.k)
-            trainer = resume_or_start(model_cfg, train_cfg, dataset, args.out, args.resume, device, dist=dist)
+            trainer = resume_or_start(model_cfg, train_cfg, dataset, args.out, args.resume, device, dist=dist,
+                                      overwrite=args.overwrite)
             trainer.train()
         finally:
             close(dist)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import FewshotError
 from .. import __version__
 from ..atomic import atomic_write
 from ..models import Generator, ModelConfig
@@ -29,7 +30,7 @@ WARP_PERSON_FORMAT = "fewshot_lib warping person model"
 WARP_PERSON_FORMAT_VERSION = "1"
 
 
-class WarpPersonError(ValueError):
+class WarpPersonError(FewshotError, ValueError):
     """A warping person-model file is missing, unreadable or not made by fewshot_lib."""
 
 

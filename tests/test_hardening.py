@@ -1,0 +1,123 @@
+"""Issue 15: no NaN "good" checkpoint, never two runs in one log, torn logs and orphans survived,
+settings checked before any work, outputs never replaced unasked, and one-line CLI errors."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from fewshot_lib.cli import main
+from fewshot_lib.errors import FewshotError, OutputExistsError, output_path
+from fewshot_lib.finetune import FinetuneConfig
+from fewshot_lib.flags import ConfigError
+from fewshot_lib.train.checkpoint import load_checkpoint
+from fewshot_lib.train.meta import TrainConfig, TrainingDiverged, resume_or_start
+from test_train import TINY, make, tiny_dataset
+
+QUIET = dict(log=lambda *_: None)
+
+
+def logged_steps(run):
+    return [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()]
+
+
+def test_a_diverged_update_never_becomes_the_last_good_checkpoint(tmp_path):
+    # Finite losses at step 1, but an update with lr 1e10 that turns weights to NaN: the losses are
+    # computed before the update, so only a look at the weights catches it.
+    trainer = make(tmp_path, steps=3, checkpoint_every=1, lr_g=1e10, lr_d=1e10)
+    with pytest.raises(TrainingDiverged, match="NaN or infinite"):
+        trainer.train(progress=False)
+    checkpoint = trainer.out_dir / "checkpoint.pt"
+    if checkpoint.exists():                                  # whatever was saved before the divergence is finite
+        state = load_checkpoint(checkpoint)
+        for name in ("E", "G", "D"):
+            assert all(torch.isfinite(v).all() for v in state[name].values() if v.is_floating_point()), name
+
+
+def test_weights_turned_nan_are_caught_before_a_checkpoint_is_written(tmp_path):
+    trainer = make(tmp_path, steps=2, checkpoint_every=1)
+    trainer.train(steps=1, progress=False)
+    good = (trainer.out_dir / "checkpoint.pt").read_bytes()
+    with torch.no_grad():
+        next(trainer.D.parameters()).fill_(float("nan"))    # losses of the last step were finite
+    with pytest.raises(TrainingDiverged, match="D's weights"):
+        trainer.save()
+    assert (trainer.out_dir / "checkpoint.pt").read_bytes() == good
+
+
+def test_a_fresh_run_never_appends_to_an_earlier_log(tmp_path):
+    crashed = make(tmp_path, steps=3)                        # crashed before its first checkpoint: a log, no checkpoint
+    crashed.train(progress=False)
+    (crashed.out_dir / "checkpoint.pt").unlink()
+    assert logged_steps(crashed.out_dir) == [1, 2, 3]
+    with pytest.raises(OutputExistsError, match="--overwrite"):
+        resume_or_start(TINY, crashed.cfg, tiny_dataset(), crashed.out_dir, resume=False, **QUIET)
+    again = resume_or_start(TINY, crashed.cfg, tiny_dataset(), crashed.out_dir, resume=False, overwrite=True, **QUIET)
+    assert not (crashed.out_dir / "log.jsonl").exists()
+    again.train(steps=2, progress=False)
+    assert logged_steps(crashed.out_dir) == [1, 2]
+    fresh = make(tmp_path, steps=1)                          # a trainer from step 0 in the same folder: its own log
+    fresh.train(progress=False)
+    assert logged_steps(fresh.out_dir) == [1]
+
+
+def test_resume_survives_a_torn_log_line_and_removes_orphaned_temporary_files(tmp_path):
+    trainer = make(tmp_path, steps=2, checkpoint_every=2)
+    trainer.train(progress=False)
+    with open(trainer.out_dir / "log.jsonl", "a") as f:
+        f.write('{"step": 3, "loss_G": 1.2')                 # killed in the middle of an append
+    orphan = trainer.out_dir / ".checkpoint.pt.abc123.tmp"   # killed in the middle of a checkpoint write
+    orphan.write_bytes(b"half a checkpoint")
+    said = []
+    resumed = resume_or_start(TINY, trainer.cfg, tiny_dataset(), trainer.out_dir, resume=True, log=said.append)
+    assert resumed.step == 2 and logged_steps(trainer.out_dir) == [1, 2]
+    assert not orphan.exists()
+    assert any("line 3" in line for line in said) and any("abc123" in line for line in said)
+
+
+@pytest.mark.parametrize("config, field", [(lambda: TrainConfig(log_every=0), "--log-every"),
+                                           (lambda: TrainConfig(checkpoint_every=0), "--checkpoint-every"),
+                                           (lambda: TrainConfig(sample_every=-1), "--sample-every"),
+                                           (lambda: TrainConfig(steps=-1), "--steps"),
+                                           (lambda: TrainConfig(match_weight=-1.0), "--match-weight"),
+                                           (lambda: FinetuneConfig(epochs=-1), "--epochs"),
+                                           (lambda: FinetuneConfig(batch_size=0), "--batch-size")])
+def test_settings_out_of_range_name_their_flag(config, field):
+    with pytest.raises(ConfigError, match=f"{field} .* must be at least"):
+        config()
+
+
+def test_output_path_refuses_existing_files_folders_and_unwritable_places(tmp_path):
+    existing = tmp_path / "person.safetensors"
+    existing.write_text("the user's file")
+    with pytest.raises(OutputExistsError, match="--overwrite"):
+        output_path(existing)
+    assert output_path(existing, overwrite=True) == existing
+    with pytest.raises(OutputExistsError, match="folder"):
+        output_path(tmp_path)
+    assert output_path(tmp_path / "new" / "deeper" / "x.pt") == tmp_path / "new" / "deeper" / "x.pt"
+    with pytest.raises(FewshotError, match="cannot be written"):
+        output_path("/proc/fewshot_test/x.pt")
+    assert existing.read_text() == "the user's file"
+
+
+def test_cli_errors_are_one_line_without_traceback(tmp_path, capsys):
+    existing = tmp_path / "mine.txt"
+    existing.write_text("the user's file")
+    assert main(["finetune", "--synthetic", "0", "--out", str(existing)]) == 1   # refused before any work
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"fewshot finetune: {existing} already exists; choose another name, or pass --overwrite to replace it"]
+    assert existing.read_text() == "the user's file"
+    assert main(["train", "--log-every", "0", "--out", str(tmp_path / "run")]) == 1
+    assert capsys.readouterr().err.strip() == "fewshot train: --log-every (log_every) must be at least 1; got 0"
+    assert not (tmp_path / "run").exists(), "a bad setting must stop the command before it writes anything"
+    with pytest.raises(ConfigError):                            # --debug: the traceback, for a bug report
+        main(["--debug", "train", "--log-every", "0", "--out", str(tmp_path / "run")])
+
+
+def test_cli_process_prints_no_traceback_for_a_missing_photo(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "fewshot_lib", "finetune", "--photo", str(tmp_path / "no.jpg"),
+                           "--out", str(tmp_path / "p.safetensors")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"fewshot finetune: {tmp_path / 'no.jpg'}: no such image file"
