@@ -87,7 +87,11 @@ class VideoWriter:
     Both formats go through ffmpeg (from ``imageio-ffmpeg``), which encodes each frame as it
     arrives: the mp4 as H.264; the GIF with its own 256-colour palette per frame. The size is
     fixed by the first frame (an mp4 with an odd side gets one black row or column: H.264 needs
-    even sides). ``quality``: 0-10 for the mp4. If the block raises, the partial file is deleted.
+    even sides). ``quality``: 0-10 for the mp4.
+
+    ffmpeg writes to a hidden temporary file beside ``path`` (``.NAME.PID.partial.mp4``), which is marked,
+    then renamed to ``path`` by :meth:`close`: a file at ``path`` is only ever a finished, marked video,
+    and a writer that fails (or a process killed half-way) never touches what was at ``path`` before.
     """
 
     def __init__(self, path: str | Path, fps: float = 8.0, comment: str = PROVENANCE, quality: float = 8.0):
@@ -101,6 +105,7 @@ class VideoWriter:
         self.size: tuple[int, int] | None = None          # (H, W) of the first frame
         self.frames_written = 0
         self._encoder = None
+        self.partial = self.path.with_name(f".{self.path.stem}.{os.getpid()}.partial{self.kind}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, frame: np.ndarray) -> None:
@@ -135,20 +140,31 @@ class VideoWriter:
             options = dict(codec="gif", pix_fmt_out="pal8", output_params=[
                 "-filter_complex", "split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1",
                 "-loop", "0"])
-        self._encoder = imageio_ffmpeg.write_frames(str(self.path), (W, H), fps=self.fps, macro_block_size=1,
+        self._encoder = imageio_ffmpeg.write_frames(str(self.partial), (W, H), fps=self.fps, macro_block_size=1,
                                                     ffmpeg_log_level="error", **options)
         self._encoder.send(None)                          # start ffmpeg
 
     def close(self) -> Path:
-        """Finish the file (and mark a GIF as synthetic); returns its path. A writer without frames raises."""
+        """Finish the file, mark it, then move it to ``path``; returns the path. A writer without frames raises."""
+        if self.frames_written == 0:
+            self._discard()
+            raise VideoExportError(f"{self.path}: no frames were written")
         if self._encoder is not None:
             self._encoder.close()
             self._encoder = None
             if self.kind == ".gif":                       # ffmpeg's GIF muxer writes no comments: add ours
-                _insert_gif_comment(self.path, self.comment)
-        if self.frames_written == 0:
-            raise VideoExportError(f"{self.path}: no frames were written")
+                _insert_gif_comment(self.partial, self.comment)
+            os.replace(self.partial, self.path)           # only a finished, marked video gets the name
         return self.path
+
+    def _discard(self) -> None:
+        """Stop ffmpeg and delete the partial file; whatever was at ``path`` stays as it was."""
+        try:
+            if self._encoder is not None:
+                self._encoder.close()
+        finally:
+            self._encoder = None
+            self.partial.unlink(missing_ok=True)
 
     def __enter__(self) -> "VideoWriter":
         return self
@@ -157,11 +173,7 @@ class VideoWriter:
         if kind is None:
             self.close()
             return
-        try:
-            if self._encoder is not None:
-                self._encoder.close()
-        finally:
-            self.path.unlink(missing_ok=True)
+        self._discard()
 
 
 def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float = 8.0, comment: str = PROVENANCE) -> Path:

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -121,3 +122,44 @@ def test_cli_process_prints_no_traceback_for_a_missing_photo(tmp_path):
                            "--out", str(tmp_path / "p.safetensors")], capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
     assert done.stderr.strip() == f"fewshot finetune: {tmp_path / 'no.jpg'}: no such image file"
+
+
+def test_a_rejected_first_frame_leaves_the_file_at_the_export_path_alone(tmp_path):
+    from fewshot_lib.video import VideoExportError, write_video
+
+    mine = tmp_path / "holiday.mp4"
+    mine.write_bytes(b"the user's own video")
+    with pytest.raises(VideoExportError, match="uint8"):
+        write_video(mine, [torch.zeros(8, 8, 3).numpy()])                 # a float frame
+    assert mine.read_bytes() == b"the user's own video"
+    assert [p.name for p in tmp_path.iterdir()] == ["holiday.mp4"], "no partial file may be left behind"
+
+
+KILLED_WRITER = """
+import sys, time, numpy as np
+from fewshot_lib.video import VideoWriter
+with VideoWriter(sys.argv[1], fps=8) as video:
+    for i in range(10_000):
+        video.write(np.full((64, 64, 3), i % 255, np.uint8))
+        if i == 20:
+            print("writing", flush=True)
+        time.sleep(0.005)
+"""
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_an_export_killed_half_way_leaves_nothing_at_the_final_name(tmp_path, suffix):
+    import signal
+    import time
+
+    from fewshot_lib.video import PROVENANCE, read_metadata, write_video
+
+    out = tmp_path / f"talking{suffix}"
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(out)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "writing"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(timeout=60)
+    time.sleep(1.0)                                      # the orphaned ffmpeg finishes what it was given
+    assert not out.exists(), "a killed export must not leave a playable, unmarked video at the final name"
+    write_video(out, [np.full((32, 32, 3), 90, np.uint8)] * 3)        # a finished export is there and marked
+    assert PROVENANCE in read_metadata(out).get("comment", "")
