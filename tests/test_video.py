@@ -41,9 +41,10 @@ def test_frames_reach_the_file_before_the_video_ends(tmp_path, suffix):
         for _ in range(120):
             video.write(noise.integers(0, 256, (48, 48, 3), dtype=np.uint8))
         deadline = time.monotonic() + 5
-        while (not path.exists() or path.stat().st_size == 0) and time.monotonic() < deadline:
+        while (not video.partial.exists() or video.partial.stat().st_size == 0) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert path.stat().st_size > 0, "the encoder writes while frames still arrive (nothing is held back)"
+        assert video.partial.stat().st_size > 0, "the encoder writes while frames still arrive (nothing held back)"
+        assert not path.exists(), "the final name holds only a finished, marked video"
     assert video.frames_written == 120 and sum(1 for _ in read_video(path)) == 120
 
 
@@ -54,7 +55,7 @@ def test_bad_input_is_refused_clearly(tmp_path):
         write_video(tmp_path / "x.mp4", [np.zeros((8, 8, 3), np.float32)])
     with pytest.raises(VideoExportError, match="first one's size"):
         write_video(tmp_path / "y.gif", [np.zeros((8, 8, 3), np.uint8), np.zeros((8, 10, 3), np.uint8)])
-    assert not (tmp_path / "y.gif").exists(), "a failed export leaves no partial file"
+    assert list(tmp_path.iterdir()) == [], "a failed export leaves no partial file"
     with pytest.raises(VideoExportError, match="no frames"):
         write_video(tmp_path / "z.mp4", [])
 
