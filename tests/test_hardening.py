@@ -163,3 +163,11 @@ def test_an_export_killed_half_way_leaves_nothing_at_the_final_name(tmp_path, su
     assert not out.exists(), "a killed export must not leave a playable, unmarked video at the final name"
     write_video(out, [np.full((32, 32, 3), 90, np.uint8)] * 3)        # a finished export is there and marked
     assert PROVENANCE in read_metadata(out).get("comment", "")
+
+
+def test_train_and_evaluate_write_under_FEWSHOT_RUNS(tmp_path):
+    code = ("from fewshot_lib.cli import build_parser; p = build_parser(); "
+            "print(p.parse_args(['train']).out); print(p.parse_args(['evaluate']).out)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "FEWSHOT_RUNS": str(tmp_path)})
+    assert done.stdout.split() == [str(tmp_path / "meta"), str(tmp_path / "evaluate")], done.stderr

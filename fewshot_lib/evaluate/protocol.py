@@ -188,7 +188,7 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------------------------------ command line
 def add_evaluate_command(subcommands) -> None:
-    from ..config import pick
+    from ..config import CONFIG, pick
 
     p = subcommands.add_parser("evaluate", help="the paper's self-reenactment evaluation (FF vs FT × T)",
                                description="Evaluate a meta-learning checkpoint on held-out videos: T few-shot frames, "
@@ -204,7 +204,8 @@ def add_evaluate_command(subcommands) -> None:
     p.add_argument("--lr-g", type=float, default=None, help="fine-tuning lr of G and ψ′ (default: meta-learning's)")
     p.add_argument("--lr-d", type=float, default=None, help="fine-tuning lr of D (default: meta-learning's)")
     p.add_argument("--csim", default="auto", choices=("auto", "always", "never"), help="CSIM: real faces only (auto)")
-    p.add_argument("--out", default="runs/evaluate", help="output folder (default: runs/evaluate)")
+    p.add_argument("--out", default=str(CONFIG.runs / "evaluate"),
+                   help=f"output folder (default: {CONFIG.runs / 'evaluate'}, under FEWSHOT_RUNS)")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: FEWSHOT_DEVICE or auto)")
     p.set_defaults(run=_run_evaluate)
 

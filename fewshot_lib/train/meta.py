@@ -477,13 +477,14 @@ def training_dataset(data: str, image_size: int, k: int):
 
 def add_train_command(subcommands) -> None:
     """``fewshot train``; on several GPUs: ``torchrun --nproc_per_node N -m fewshot_lib train ...``."""
-    from ..config import get_device, pick
+    from ..config import CONFIG, get_device, pick
 
     p = subcommands.add_parser("train", help="meta-learn E, G, P, D on K-shot episodes (resumable; "
                                              "several GPUs: torchrun --nproc_per_node N -m fewshot_lib train ...)")
     p.add_argument("--preset", default=pick(full="cpu64", smoke="tiny"), help="model preset (see `fewshot models`)")
     p.add_argument("--data", default="synthetic", help="'synthetic' (built in) or a folder of records")
-    p.add_argument("--out", default="runs/meta", help="run folder: checkpoint, log, samples (default: runs/meta)")
+    p.add_argument("--out", default=str(CONFIG.runs / "meta"),
+                   help=f"run folder: checkpoint, log, samples (default: {CONFIG.runs / 'meta'}, under FEWSHOT_RUNS)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--overwrite", action="store_true", help="start again from step 0 in an --out that holds a run")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: FEWSHOT_DEVICE or auto)")
