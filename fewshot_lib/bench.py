@@ -52,6 +52,7 @@ import torch
 from torch.nn.utils import parametrize
 from torch.utils.flop_counter import FlopCounterMode
 
+from .flags import at_least_int
 from .losses import FALLBACKS
 from .models import Generator, get_preset
 from .train.batches import StepBatchSampler
@@ -351,22 +352,22 @@ def add_bench_command(subcommands) -> None:
     p = subcommands.add_parser("bench", help="time training steps, the person model and the data pipeline "
                                              "(one JSON line per configuration)")
     p.add_argument("--preset", nargs="+", default=["tiny"], help="model presets (default: tiny)")
-    p.add_argument("--batch", nargs="+", type=int, default=[4], help="episodes per step (default: 4)")
-    p.add_argument("--k", type=int, default=8, help="frames per episode for the embedder (default: 8)")
+    p.add_argument("--batch", nargs="+", type=at_least_int(1), default=[4], help="episodes per step (default: 4)")
+    p.add_argument("--k", type=at_least_int(1), default=8, help="frames per episode for the embedder (default: 8)")
     p.add_argument("--precision", nargs="+", default=["auto"], choices=PRECISIONS,
                    help="configurations besides the fp32 baseline (default: auto = bf16 or fp16 on a GPU)")
     p.add_argument("--compile", action="store_true", help="also time each precision with torch.compile")
-    p.add_argument("--steps", type=int, default=10,
+    p.add_argument("--steps", type=at_least_int(1), default=10,
                    help="timed steps per configuration, and batches of the data pipeline (default: 10)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default: 2; compiling happens here)")
-    p.add_argument("--infer-batch", type=int, default=32, help="batch for the person model's throughput (default: 32)")
+    p.add_argument("--warmup", type=at_least_int(0), default=2, help="untimed steps first (default: 2; compiling happens here)")
+    p.add_argument("--infer-batch", type=at_least_int(1), default=32, help="batch for the person model's throughput (default: 32)")
     p.add_argument("--content", choices=FALLBACKS, default=None,
                    help="L_CNT without VGG weights (default: random VGG stacks on CUDA, pixel L1 on CPUs)")
-    p.add_argument("--videos", type=int, default=None,
+    p.add_argument("--videos", type=at_least_int(1), default=None,
                    help="rows of D's table W (default: 150000 for paper, as VoxCeleb2; 800 otherwise)")
     p.add_argument("--device", default=None, help="cpu, cuda (default: FEWSHOT_DEVICE or auto)")
     p.add_argument("--person-only", action="store_true", help="time the person model alone, no training steps")
-    p.add_argument("--data-workers", nargs="*", type=int, default=[],
+    p.add_argument("--data-workers", nargs="*", type=at_least_int(0), default=[],
                    help="also time the data pipeline with these numbers of DataLoader workers")
     p.add_argument("--data-only", action="store_true", help="time the data pipeline alone (0 workers unless given)")
     p.add_argument("--data", default="synthetic", help="data for --data-workers: 'synthetic' or a records folder")

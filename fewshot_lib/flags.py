@@ -35,15 +35,15 @@ def at_least(minimum: float, **metadata: Any) -> dict[str, Any]:
     return {**metadata, "at_least": minimum}
 
 
-def at_least_int(minimum: int):
-    """An argparse ``type`` for a hand-written flag: an integer ``>= minimum`` (argparse names the flag)."""
-    def parse(text: str) -> int:
-        value = int(text)
+def at_least_int(minimum: int, kind: type = int):
+    """An argparse ``type`` for a hand-written flag: a number (``kind``) ``>= minimum``; argparse names the flag."""
+    def parse(text: str):
+        value = kind(text)
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {value}")
+            raise argparse.ArgumentTypeError(f"must be at least {minimum:g}; got {value:g}")
         return value
 
-    parse.__name__ = f"integer >= {minimum}"      # what argparse calls the type in its message
+    parse.__name__ = f"{kind.__name__} >= {minimum:g}"      # what argparse calls the type in its message
     return parse
 
 

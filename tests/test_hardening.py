@@ -171,3 +171,37 @@ def test_train_and_evaluate_write_under_FEWSHOT_RUNS(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                           env={**__import__("os").environ, "FEWSHOT_RUNS": str(tmp_path)})
     assert done.stdout.split() == [str(tmp_path / "meta"), str(tmp_path / "evaluate")], done.stderr
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["bench", "--steps", "-1"], "argument --steps: must be at least 1; got -1"),
+    (["prepare", "SRC", "OUT", "--margin", "-1"], "--margin (margin) must be at least 0; got -1"),
+    (["prepare", "SRC", "OUT", "--box-sigma", "-3"], "--box-sigma (box_sigma) must be at least 0; got -3"),
+    (["train", "--sample-every", "0"], "--sample-every (sample_every) must be at least 1; got 0"),
+    (["finetune", "--synthetic", "-1", "--out", "OUT/p.safetensors"], "argument --synthetic: must be at least 0"),
+    (["finetune", "--synthetic", "0", "--shots", "0", "--out", "OUT/p.safetensors"], "argument --shots: must be"),
+    (["synth", "--out", "OUT", "--frames", "1"], "argument --frames: must be at least 2; got 1"),
+    (["model-card", "x.pt", "--targets", "0"], "argument --targets: must be at least 1; got 0"),
+])
+def test_numeric_arguments_are_checked_before_any_work(tmp_path, capsys, argv, says):
+    argv = [a.replace("SRC", str(tmp_path)).replace("OUT", str(tmp_path / "out")) for a in argv]
+    try:
+        status = main(argv)
+    except SystemExit as exit:                              # argparse's own refusal: usage line + one error line
+        status = exit.code
+    assert status in (1, 2)
+    assert says in capsys.readouterr().err
+    assert not (tmp_path / "out").exists(), "nothing may be written for a refused command"
+
+
+def test_prepare_explains_a_file_given_for_a_folder_and_fails_when_every_video_is_dropped(tmp_path, capsys):
+    from fewshot_lib.data.prepare import PrepareError, find_videos
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    broken = videos / "clip.mp4"
+    broken.write_bytes(b"not a video")
+    with pytest.raises(PrepareError, match="is a file; .* give the folder"):
+        find_videos(broken)
+    assert main(["prepare", str(videos), str(tmp_path / "records"), "--backend", "dlib"]) == 1
+    assert "every video in" in capsys.readouterr().err

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -29,6 +30,7 @@ import imageio.v3 as iio
 import numpy as np
 
 from ..errors import FewshotError
+from ..flags import ConfigError, at_least, check_ranges
 from .. import __version__
 from ..landmarks.backends import BACKENDS, get_backend
 from ..landmarks.crop import BOX_SIGMA, MARGIN, CropBox, face_boxes
@@ -48,21 +50,21 @@ class PrepareError(FewshotError, ValueError):
 class PrepareConfig:
     """How videos become records."""
 
-    frames_per_video: int = 32   # stop after this many frames with a face (0: the whole video)
-    stride: int = 5              # look at every stride-th frame (25 fps video, stride 5: 5 frames/s)
-    size: int = 256              # side of the square crops (the paper: 256)
+    frames_per_video: int = field(default=32, metadata=at_least(0))   # stop after this many frames with a
+                                 # face (0: the whole video)
+    stride: int = field(default=5, metadata=at_least(1))   # look at every stride-th frame (25 fps, 5: 5 frames/s)
+    size: int = field(default=256, metadata=at_least(16))   # side of the square crops (the paper: 256)
     backend: str = "auto"        # landmark backend, one of landmarks.BACKENDS
-    margin: float = MARGIN       # crop margin around the landmarks (landmarks.crop)
-    box_sigma: float = BOX_SIGMA  # temporal smoothing of the crop boxes, in source frames
-    min_frames: int = 2          # fewer frames with a face: the video is dropped (no record)
-    workers: int = 1             # parallel worker processes
+    margin: float = field(default=MARGIN, metadata=at_least(0))   # crop margin around the landmarks (landmarks.crop)
+    box_sigma: float = field(default=BOX_SIGMA, metadata=at_least(0))   # temporal smoothing of the crop boxes,
+                                 # in source frames
+    min_frames: int = field(default=2, metadata=at_least(1))   # fewer frames with a face: the video is dropped
+    workers: int = field(default=1, metadata=at_least(1))   # parallel worker processes
 
     def __post_init__(self):
-        if self.frames_per_video < 0 or self.stride < 1 or self.size < 16 or self.min_frames < 1 or self.workers < 1:
-            raise ValueError(f"invalid prepare settings {self}: need frames_per_video >= 0, stride >= 1, "
-                             "size >= 16, min_frames >= 1, workers >= 1")
+        check_ranges(self)
         if self.backend not in BACKENDS:
-            raise ValueError(f"backend={self.backend!r}: choose one of {', '.join(BACKENDS)}")
+            raise ConfigError(f"backend={self.backend!r}: choose one of {', '.join(BACKENDS)}")
 
 
 @dataclass
@@ -132,6 +134,9 @@ class PrepareReport:
 def find_videos(source: str | Path) -> list[Path]:
     """Every video file under ``source`` (recursively), sorted."""
     source = Path(source)
+    if source.is_file():
+        raise PrepareError(f"{source}: is a file; prepare reads every video under a folder: give the folder "
+                           f"that holds it ({source.parent})")
     if not source.is_dir():
         raise PrepareError(f"{source}: no such folder of videos")
     return sorted(p for p in source.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
@@ -285,7 +290,11 @@ def prepare(source: str | Path, out: str | Path, config: PrepareConfig = Prepare
 def _run(args: argparse.Namespace) -> int:
     config = PrepareConfig(args.frames_per_video, args.stride, args.size, args.backend, args.margin,
                            args.box_sigma, args.min_frames, args.workers)
-    print(prepare(args.source, args.out, config))
+    report = prepare(args.source, args.out, config)
+    print(report)
+    if not any(v.status in ("written", "skipped") for v in report.videos):
+        print(f"fewshot prepare: every video in {args.source} was dropped; no records to train on", file=sys.stderr)
+        return 1
     return 0
 
 

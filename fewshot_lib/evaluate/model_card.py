@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..flags import at_least_int
 from ..data import default_config, synthetic_split
 from ..data.synthetic.render import render_backdrop
 from ..finetune import FinetuneConfig, Shots, embed_person, finetune
@@ -160,11 +161,11 @@ def add_model_card_command(subcommands) -> None:
                     "frame, mean colour) and an identity swap; SSIM and PSNR over the frame, the person and the "
                     "background.")
     p.add_argument("checkpoint", help="meta-learning checkpoint (e.g. fewshot_lib/assets/meta_cpu64.pt)")
-    p.add_argument("--targets", type=int, default=4, help="target frames per held-out video (default: 4)")
-    p.add_argument("--k", type=int, default=8, help="reference frames per target (default: 8)")
+    p.add_argument("--targets", type=at_least_int(1), default=4, help="target frames per held-out video (default: 4)")
+    p.add_argument("--k", type=at_least_int(1), default=8, help="reference frames per target (default: 8)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--videos", type=int, default=None, help="only the first N held-out videos (default: all 80)")
-    p.add_argument("--finetune-epochs", type=int, default=0, help="also fine-tune on the K references (0: no)")
+    p.add_argument("--videos", type=at_least_int(1), default=None, help="only the first N held-out videos (default: all 80)")
+    p.add_argument("--finetune-epochs", type=at_least_int(0), default=0, help="also fine-tune on the K references (0: no)")
     p.add_argument("--warp", default=None, help="also the warping generator of this checkpoint")
     p.add_argument("--out", default=None, help="write the results as JSON here")
     p.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")

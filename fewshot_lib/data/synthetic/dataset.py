@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...flags import at_least_int
 from ...config import pick
 from ..records import write_record
 from .appearance import Identity, random_appearance, random_scene
@@ -232,13 +233,13 @@ def add_synth_command(subcommands) -> None:
                                description="Render synthetic talking-head videos into record files "
                                            "OUT/train, OUT/val and OUT/heldout (same format as `fewshot prepare`).")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--identities", type=int, default=defaults.identities, help="training people")
-    p.add_argument("--videos", type=int, default=defaults.videos, help="videos per person")
-    p.add_argument("--frames", type=int, default=defaults.frames, help="frames per video")
-    p.add_argument("--size", type=int, default=defaults.size, help="frame side in pixels (e.g. 64, 128, 256)")
+    p.add_argument("--identities", type=at_least_int(1), default=defaults.identities, help="training people")
+    p.add_argument("--videos", type=at_least_int(1), default=defaults.videos, help="videos per person")
+    p.add_argument("--frames", type=at_least_int(2), default=defaults.frames, help="frames per video")
+    p.add_argument("--size", type=at_least_int(16), default=defaults.size, help="frame side in pixels (e.g. 64, 128, 256)")
     p.add_argument("--seed", type=int, default=defaults.seed, help="which population of people")
-    p.add_argument("--val-videos", type=int, default=defaults.val_videos, help="validation videos per training person")
-    p.add_argument("--heldout-identities", type=int, default=defaults.heldout_identities, help="held-out people")
+    p.add_argument("--val-videos", type=at_least_int(0), default=defaults.val_videos, help="validation videos per training person")
+    p.add_argument("--heldout-identities", type=at_least_int(0), default=defaults.heldout_identities, help="held-out people")
     p.add_argument("--fps", type=float, default=defaults.fps, help="frames per second of motion")
     p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS), help="which splits to write")
     p.set_defaults(run=_run_synth)
