@@ -180,7 +180,7 @@ def test_train_and_evaluate_write_under_FEWSHOT_RUNS(tmp_path):
     (["train", "--sample-every", "0"], "--sample-every (sample_every) must be at least 1; got 0"),
     (["finetune", "--synthetic", "-1", "--out", "OUT/p.safetensors"], "argument --synthetic: must be at least 0"),
     (["finetune", "--synthetic", "0", "--shots", "0", "--out", "OUT/p.safetensors"], "argument --shots: must be"),
-    (["synth", "--out", "OUT", "--frames", "1"], "argument --frames: must be at least 2; got 1"),
+    (["synth", "--out", "OUT", "--frames", "0"], "argument --frames: must be at least 1; got 0"),
     (["model-card", "x.pt", "--targets", "0"], "argument --targets: must be at least 1; got 0"),
 ])
 def test_numeric_arguments_are_checked_before_any_work(tmp_path, capsys, argv, says):

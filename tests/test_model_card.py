@@ -85,5 +85,6 @@ def test_identity_leak_command_matches_the_library(tmp_path, capsys):
     assert capsys.readouterr().out == format_leak(pairs, 6, 3, 32) + "\n"
     assert json.loads(out.read_text()) == pairs and set(pairs[0]) == {"raw", "adapted"}
     assert np.isfinite([pair[mode]["shape error"] for pair in pairs for mode in pair]).all()
-    assert main(["identity-leak", "--pairs", "0"]) == 1
-    assert capsys.readouterr().err.strip() == "fewshot identity-leak: pairs=0: needs at least 1"
+    with pytest.raises(SystemExit):                          # refused by argparse, before any work
+        main(["identity-leak", "--pairs", "0"])
+    assert "argument --pairs: must be at least 1; got 0" in capsys.readouterr().err

@@ -126,7 +126,7 @@ def test_bad_requests_are_refused(tmp_path):
         prepare(tmp_path / "missing", tmp_path / "out", FAST, progress=False)
     with pytest.raises(PrepareError, match="no videos"):
         prepare(tmp_path, tmp_path / "out", FAST, progress=False)
-    with pytest.raises(ValueError, match="stride >= 1"):
+    with pytest.raises(ValueError, match="--stride .* must be at least 1"):
         PrepareConfig(stride=0)
     with pytest.raises(ValueError, match="choose one of"):
         PrepareConfig(backend="mediapipe")
