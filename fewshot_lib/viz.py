@@ -1,7 +1,8 @@
-"""Figures the notebooks share (the method diagram, image grids)."""
+"""Figures the notebooks share (the method diagram, image grids, training curves)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 # (label, x, y, colour) of each box in the method diagram, in axes units (0..16 x 0..9).
@@ -61,13 +62,78 @@ def sample_grid(batch: dict, columns=("target", "target_sketch", "x_hat"),
     return fig
 
 
-def plot_losses(rows: list[dict], keys=("L_CNT", "L_ADV", "L_MCH", "L_DSC")):
-    """Training curves from the logged rows (one panel per loss term present)."""
+# The y-axis label of each logged quantity: its name and what it is measured in. The losses are
+# λ-weighted sums and means of differences between images, features or embeddings: pure numbers.
+LOG_LABELS = {
+    "L_CNT": "$\\mathcal{L}_{CNT}$, λ-weighted L1 (unitless)",
+    "L_ADV": "$\\mathcal{L}_{ADV}$ (unitless)",
+    "L_MCH": "$\\mathcal{L}_{MCH}$, λ × L1 over N (unitless)",
+    "L_DSC": "$\\mathcal{L}_{DSC}$, hinge (unitless)",
+    "loss_G": "E/G loss, all terms (unitless)",
+    "D_real": "score r of real $x_t$ (unitless)",
+    "D_fake": "score r of $\\hat x$ (unitless)",
+}
+STEP_LABEL = "training step (iterations)"
+
+
+def smooth(values, window: int = 11) -> np.ndarray:
+    """A centred rolling mean of a curve: the trend of noisy values, e.g. the losses of a GAN run.
+
+    Each value becomes the mean of the ``window`` values centred on it (``window // 2`` before, as many after;
+    an even ``window`` is widened by one so that it stays centred; ``window=1`` returns the values). Near the two
+    ends only the values that exist are averaged (fewer of them; no padding), so the result has the input's
+    length and never leaves the range of the data. Unlike an exponential moving average, a centred mean does not
+    lag: the trend is drawn over the steps it summarises. One NaN spoils only the ``window`` values around it.
+
+    >>> smooth([0, 0, 0, 3, 3, 3], window=3).tolist()
+    [0.0, 0.0, 1.0, 2.0, 3.0, 3.0]
+    """
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1:
+        raise ValueError(f"smooth needs a 1-D sequence of values, got shape {values.shape}")
+    if int(window) != window or window < 1:
+        raise ValueError(f"window must be a whole number of steps >= 1, got {window!r}")
+    half, n = int(window) // 2, len(values)
+    if n == 0:
+        return values
+    kernel = np.ones(2 * half + 1)
+    totals = np.convolve(values, kernel)[half:half + n]                 # sums over the centred windows
+    counts = np.convolve(np.ones(n), kernel)[half:half + n]             # how many values each window holds
+    return totals / counts
+
+
+def default_window(points: int) -> int:
+    """The smoothing window :func:`plot_losses` uses for ``points`` logged values: about a tenth, odd, >= 1."""
+    return max(1, points // 10) | 1
+
+
+def plot_smoothed(ax, x, values, window: int = 11, label: str | None = None, color=None, linestyle="-"):
+    """Draw ``values`` against ``x`` on ``ax``: the raw values faint, their :func:`smooth` trend bold, one colour.
+
+    Returns the bold line (its label, if given, is the one a legend shows).
+    """
+    values = np.asarray(values, dtype=float)
+    raw, = ax.plot(x, values, linestyle, color=color, alpha=0.25, lw=0.8)
+    trend, = ax.plot(x, smooth(values, window), linestyle, color=raw.get_color(), lw=2, label=label)
+    return trend
+
+
+def plot_losses(rows: list[dict], keys=("L_CNT", "L_ADV", "L_MCH", "L_DSC"), window: int | None = None):
+    """Training curves from the logged rows: one panel per loss term present.
+
+    Each panel shows the logged values faint and their centred rolling mean (:func:`smooth`) over ``window``
+    logged rows bold (default :func:`default_window`: about a tenth of the rows). The x axis is the training step,
+    the y axis names the term and its unit (:data:`LOG_LABELS`).
+    """
     keys = [k for k in keys if k in rows[0]]
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.6), squeeze=False)
+    window = default_window(len(rows)) if window is None else window
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 2.8), squeeze=False)
     steps = [row["step"] for row in rows]
     for ax, key in zip(axes[0], keys):
-        ax.plot(steps, [row[key] for row in rows])
-        ax.set(title=key, xlabel="step")
+        plot_smoothed(ax, steps, [row[key] for row in rows], window, label=f"rolling mean of {window}")
+        ax.set(title=key, xlabel=STEP_LABEL, ylabel=LOG_LABELS.get(key, key))
+        ax.yaxis.label.set_fontsize(8)
+    axes[0, 0].plot([], [], color="C0", alpha=0.25, lw=0.8, label="each logged step")
+    axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     return fig

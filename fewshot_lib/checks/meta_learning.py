@@ -19,8 +19,10 @@ def _tiny_episode(g: torch.Generator, B: int = 2, K: int = 3) -> dict[str, torch
 def check_embed_and_generate(embed_and_generate) -> None:
     """Exercise 6.1: ``embed_and_generate(E, G, frames, sketches, y_t) → (x̂ (B, 3, S, S), e (B, K, N))``."""
     with Check("check_embed_and_generate", "e_k = E(x_k, y_k), ê = (1/K) Σ_k e_k, x̂ = G(y_t, ê)",
-               hint="E on frames.flatten(0, 1) and sketches.flatten(0, 1) (B·K images), .view(B, K, -1) → e; "
-                    "ê = e.mean(dim=1); x̂ = G(y_t, ê)") as check:
+               hint="E takes a batch of single images: merge the B and K axes of the frames and of the sketches "
+                    "before calling it, then split its output back into (B, K, N) for e; ê is the mean of e over "
+                    "the K axis, and G gets the target sketches with ê. Keep the graph: no torch.no_grad, no "
+                    ".detach()") as check:
         torch.manual_seed(0)
         cfg = get_preset("tiny")
         E, G = Embedder(cfg).eval(), Generator(cfg).eval()
@@ -44,9 +46,10 @@ def check_discriminator_losses(discriminator_losses) -> None:
     """Exercise 6.2: ``discriminator_losses(D, batch, x_hat, e, match) → {"L_DSC": …, "L_MCH": …}``."""
     with Check("check_discriminator_losses",
                "D's step: hinge on D(x_t) and D(x̂.detach()), match · L_MCH(e.detach(), W_i)",
-               hint="score torch.cat([x_t, x_hat.detach()]) with sketches torch.cat([y_t, y_t]) and videos "
-                    "torch.cat([i, i]) in one pass, r.chunk(2) → real, fake; L_MCH = match * "
-                    "embedding_match_loss(e.detach(), D.W(i))") as check:
+               hint="stack the real targets and the detached x̂ along the batch axis (their sketches and video "
+                    "indices repeated to match), score them in one pass of D and split the scores into a real half "
+                    "and a fake half for the hinge; L_MCH compares the detached e with the columns W_i of the "
+                    "batch's videos, weighted by match, and W_i keeps its gradient") as check:
         torch.manual_seed(0)
         cfg = get_preset("tiny")
         D = Discriminator(cfg, num_videos=6).eval()

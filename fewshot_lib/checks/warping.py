@@ -27,10 +27,11 @@ def check_tps_fit(fit_tps_by_hand) -> None:
     with Check("check_tps_fit",
                "f(p) = a₀ + A·p + Σ_j w_j U(‖p − c_j‖), U(r) = r² log r², through f(target_j) = source_j "
                "and the fixed border anchors, solved as [[K, P], [Pᵀ, 0]] [w; a] = [v; 0]",
-               hint="normalise first, u = (2p + 1) / size − 1; c = the target points then the anchors, v = the "
-                    "source points then the anchors (N = P + 16); K_ij = U(‖c_i − c_j‖) with U(0) = 0, "
-                    "P = [1 c] (N, 3); torch.linalg.solve of the (N + 3) × (N + 3) system; w = rows :N, "
-                    "a = rows N:") as check:
+               hint="normalise the pixels first (u = (2p + 1) / size − 1); the control points are the target "
+                    "landmarks followed by the anchors, the values the source landmarks followed by the anchors "
+                    "(N = P + 16); K holds U of every pairwise distance, with U(0) = 0 on its diagonal (r² log r² "
+                    "is nan there); solve the whole (N + 3) × (N + 3) block system once for both coordinates: its "
+                    "first N rows are w, the last 3 are a") as check:
         size = 64
         source, target = (torch.from_numpy(p) for p in _two_faces(size))           # (68, 2) float64 pixels
         found = fit_tps_by_hand(source.clone(), target.clone(), size)
@@ -68,9 +69,10 @@ def check_tps_grid(spline_grid_by_hand) -> None:
     """Exercise 10.2: ``spline_grid_by_hand(c (N, 2), w (N, 2), a (3, 2), size) → grid (S, S, 2)``."""
     with Check("check_tps_grid",
                "grid[i, j] = f(u_j, v_i): the spline at the centre of pixel (row i, column j), u = (2j + 1)/S − 1",
-               hint="u = (2 · torch.arange(size) + 1) / size − 1; points (S·S, 2) with x = u of the column and "
-                    "y = u of the row (torch.meshgrid(u, u, indexing='xy')); r² = ‖p − c_j‖² (S·S, N), "
-                    "U = r² log r² with U(0) = 0; f = a[0] + p @ a[1:] + U @ w, reshaped to (size, size, 2)"
+               hint="evaluate f at the S·S pixel centres in normalised coordinates, x from the column and y "
+                    "from the row (meshgrid's 'xy' indexing gives that layout); U of each point's distance to "
+                    "every control point (0 at distance 0), an (S·S, N) array; f = the affine part plus the U "
+                    "values weighted by w, one matrix product for all points; then back to (size, size, 2)"
                ) as check:
         source, target = (torch.from_numpy(p) for p in _two_faces(64))
         spline = fit_tps(source, target, 64)                                          # float64, batch of 1
