@@ -205,3 +205,44 @@ def test_prepare_explains_a_file_given_for_a_folder_and_fails_when_every_video_i
         find_videos(broken)
     assert main(["prepare", str(videos), str(tmp_path / "records"), "--backend", "dlib"]) == 1
     assert "every video in" in capsys.readouterr().err
+
+
+def damaged_files(folder, good_checkpoint):
+    """Files shaped like a checkpoint or a person model that cannot be used: {name: path}."""
+    from safetensors.torch import save_file
+
+    files = {"empty.pt": b"", "truncated.pt": good_checkpoint.read_bytes()[:1000],
+             "garbage.pt": bytes(range(256)) * 20, "empty.safetensors": b"",
+             "bad header.safetensors": b"\x10\x00\x00\x00\x00\x00\x00\x00{\"bad json"}
+    paths = {}
+    for name, data in files.items():
+        paths[name] = folder / name
+        paths[name].write_bytes(data)
+    paths["no metadata.safetensors"] = folder / "no metadata.safetensors"
+    save_file({"x": torch.zeros(2)}, str(paths["no metadata.safetensors"]))
+    paths["garbled metadata.safetensors"] = folder / "garbled metadata.safetensors"
+    save_file({"psi": torch.zeros(4), "landmarks": torch.zeros(1, 68, 2)}, str(paths["garbled metadata.safetensors"]),
+              metadata={"format": "fewshot_lib person model", "format_version": "1", "model_config": "{not json"})
+    state = torch.load(good_checkpoint, weights_only=True)
+    next(iter(state["D"].values())).fill_(float("nan"))
+    paths["nan.pt"] = folder / "nan.pt"
+    torch.save(state, paths["nan.pt"])
+    return paths
+
+
+def test_every_unusable_checkpoint_or_person_model_gets_the_course_error_naming_the_file(tmp_path):
+    from fewshot_lib.finetune import PersonModel, PersonModelError
+    from fewshot_lib.train.checkpoint import CheckpointError
+    from fewshot_lib.train.networks import load_networks
+    from fewshot_lib.warping.person import WarpPerson, WarpPersonError
+
+    trainer = make(tmp_path, steps=1)
+    trainer.train(progress=False)
+    for name, path in damaged_files(tmp_path, trainer.out_dir / "checkpoint.pt").items():
+        if name.endswith(".pt"):
+            with pytest.raises(CheckpointError, match=str(path)):
+                load_networks(path)
+        else:
+            for cls, error in ((PersonModel, PersonModelError), (WarpPerson, WarpPersonError)):
+                with pytest.raises(error, match=str(path)):
+                    cls.load(path)

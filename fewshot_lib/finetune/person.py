@@ -105,10 +105,16 @@ class PersonModel(nn.Module):
         if metadata.get("format") != PERSON_FORMAT or not {"psi", "landmarks"} <= set(tensors):
             raise PersonModelError(f"{path}: a safetensors file, but not a fewshot_lib person model "
                                    f"(format={metadata.get('format')!r})")
-        generator = _without_projection(Generator(ModelConfig(**json.loads(metadata["model_config"]))))
-        prefix = "generator."
-        generator.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
-        model = cls(generator, tensors["psi"], tensors["landmarks"].numpy(), json.loads(metadata["info"]))
+        try:
+            generator = _without_projection(Generator(ModelConfig(**json.loads(metadata["model_config"]))))
+            prefix = "generator."
+            generator.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+            model = cls(generator, tensors["psi"], tensors["landmarks"].numpy(), json.loads(metadata["info"]))
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:      # damaged metadata or tensors
+            raise PersonModelError(f"{path}: a damaged person model ({type(error).__name__}: "
+                                   f"{str(error).splitlines()[0][:200]}); make it again with `fewshot finetune`") from error
+        if not all(torch.isfinite(value).all() for value in model.state_dict().values() if value.is_floating_point()):
+            raise PersonModelError(f"{path}: holds NaN or infinite weights; make it again with `fewshot finetune`")
         return model.to(device)
 
     def __repr__(self) -> str:

@@ -20,6 +20,10 @@ from ..errors import FewshotError
 from ..atomic import atomic_write
 
 
+NETWORKS = ("E", "G", "D")
+"""The networks' state dicts in a checkpoint; a NaN in any of them makes the checkpoint unusable."""
+
+
 class CheckpointError(FewshotError, RuntimeError):
     """A checkpoint is missing, unreadable, or was made for a different configuration."""
 
@@ -52,13 +56,21 @@ def load_checkpoint(path: str | Path, expect: dict[str, Any] | None = None,
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: an empty file, not a checkpoint (a copy or download that did not finish?)")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as error:
+    except (RuntimeError, EOFError, OSError, ValueError, IndexError, zipfile.BadZipFile,
+            pickle.UnpicklingError) as error:
         raise CheckpointError(f"{path}: not a readable checkpoint (truncated, corrupt, or not made by "
                               f"fewshot_lib): {str(error).splitlines()[0]}") from error
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a fewshot_lib checkpoint (holds a {type(state).__name__})")
+    for name in NETWORKS:
+        weights = state.get(name)
+        if isinstance(weights, dict) and not all(torch.isfinite(v).all() for v in weights.values()
+                                                 if isinstance(v, torch.Tensor) and v.is_floating_point()):
+            raise CheckpointError(f"{path}: {name} holds NaN or infinite weights; use an earlier checkpoint")
     for key, value in (expect or {}).items():
         if key not in state:
             raise CheckpointError(f"{path}: has no {key!r}; was it written by fewshot_lib's trainer?")

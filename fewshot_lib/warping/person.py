@@ -126,11 +126,18 @@ class WarpPerson(nn.Module):
         if metadata.get("format") != WARP_PERSON_FORMAT:
             raise WarpPersonError(f"{path}: a safetensors file, but not a fewshot_lib warping person model "
                                   f"(format={metadata.get('format')!r})")
-        warp_cfg = WarpConfig(**json.loads(metadata["warp_config"]))
-        generator = Generator(ModelConfig(**json.loads(metadata["model_config"])))
-        model = cls(FlowNetwork(warp_cfg), tensors["log_beta"], generator, tensors["psi"], tensors["frames"],
-                    tensors["sketches"], tensors["reference_landmarks"], warp_cfg, json.loads(metadata["info"]))
-        model.load_state_dict(tensors)
+        try:
+            warp_cfg = WarpConfig(**json.loads(metadata["warp_config"]))
+            generator = Generator(ModelConfig(**json.loads(metadata["model_config"])))
+            model = cls(FlowNetwork(warp_cfg), tensors["log_beta"], generator, tensors["psi"], tensors["frames"],
+                        tensors["sketches"], tensors["reference_landmarks"], warp_cfg, json.loads(metadata["info"]))
+            model.load_state_dict(tensors)
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:      # damaged metadata or tensors
+            raise WarpPersonError(f"{path}: a damaged warping person model ({type(error).__name__}: "
+                                  f"{str(error).splitlines()[0][:200]}); make it again with "
+                                  "`fewshot finetune --model warp`") from error
+        if not all(torch.isfinite(value).all() for value in model.state_dict().values() if value.is_floating_point()):
+            raise WarpPersonError(f"{path}: holds NaN or infinite weights; make it again")
         return model.to(device)
 
     def __repr__(self) -> str:
