@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 SOURCES = [p for p in course_notebooks(NOTEBOOKS)
            if find_exercises(nbformat.read(p, as_version=4), notebook_number(p), p.name)]
-EXERCISED = ("01", "02", "03", "04", "05", "06", "07", "08", "10")
+EXERCISED = ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10")
 ERROR = re.compile(r"^Exercise (\d+\.\d+): ")
 
 

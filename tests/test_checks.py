@@ -16,6 +16,7 @@ from fewshot_lib.evaluate import gaussian_window
 from fewshot_lib.landmarks import PARTS
 from fewshot_lib.losses import adversarial_loss, discriminator_hinge_loss, embedding_match_loss
 from fewshot_lib.models import instance_norm
+from fewshot_lib.puppeteer import STABLE, similarity
 from fewshot_lib.warping import border_anchors
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -181,6 +182,23 @@ def nearest_pose(shots, landmarks, distance="mean", pick=np.argmin):
     return shots.frames[torch.from_numpy(pick(d, axis=1))]
 
 
+def similarity_fit(a, b, conjugate="a", centred=True, ratios=False):
+    c_a, c_b = a.mean(), b.mean()
+    a_c, b_c = (a - c_a, b - c_b) if centred else (a, b)
+    if ratios:                                            # the mean of the point-by-point ratios: not least squares
+        return (b_c / a_c).mean(), c_a, c_b
+    products = np.conj(a_c) * b_c if conjugate == "a" else a_c * np.conj(b_c)
+    return products.sum() / (np.abs(a_c) ** 2).sum(), c_a, c_b
+
+
+def adapt_frame(D_t, D0, S0, undo=True, k_on_delta=True, points=STABLE):
+    k, c_D, c_S = similarity(D0[list(points)], S0[list(points)])
+    z_t, _, c_t = similarity(D0[list(points)], D_t[list(points)])
+    tau_t = c_t - c_D
+    delta_t = (D_t - c_D - tau_t) / z_t + c_D - D0 if undo else D_t - D0
+    return z_t * (S0 + (k if k_on_delta else 1) * delta_t - c_S) + c_S + k * tau_t
+
+
 def tps_kernel(r2, kernel="r2 log r2"):
     U = r2 * torch.log(r2) if kernel == "r2 log r2" else r2.sqrt() * torch.log(r2.sqrt())    # r² log r², or r log r
     return torch.where(r2 > 0, U, torch.zeros_like(r2))
@@ -260,6 +278,13 @@ WRONG = {
     "check_nearest_pose": {"farthest pose": lambda s, p: nearest_pose(s, p, pick=np.argmax),
                            "always the first shot": lambda s, p: s.frames[[0] * len(p)],
                            "norm of all 136 coordinates": lambda s, p: nearest_pose(s, p, distance="flat")},
+    "check_similarity": {"conjugate on b, not a": lambda a, b: similarity_fit(a, b, conjugate="b"),
+                         "points not centred": lambda a, b: similarity_fit(a, b, centred=False),
+                         "mean of the ratios b / a": lambda a, b: similarity_fit(a, b, ratios=True)},
+    "check_adapt_frame": {"head motion not undone (δ = D_t − D₀)": lambda *a: adapt_frame(*a, undo=False),
+                          "δ not scaled by k": lambda *a: adapt_frame(*a, k_on_delta=False),
+                          "fitted on all 68 points": lambda *a: adapt_frame(*a, points=range(68)),
+                          "the driver's own landmarks (raw)": lambda D_t, D0, S0: D_t},
     "check_tps_fit": {"U = r log r": lambda s, t, n: tps_fit(s, t, n, kernel="r log r"),
                       "no border anchors": lambda s, t, n: tps_fit(s, t, n, anchors=False),
                       "source and target swapped": lambda s, t, n: tps_fit(s, t, n, swap=True),

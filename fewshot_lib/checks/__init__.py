@@ -29,14 +29,16 @@ from .meta_learning import check_embed_and_generate, check_discriminator_losses
 from .meta_learning import check_not_collapsed as check_not_collapsed
 from .fine_tuning import check_fine_tuning_start, check_fine_tuning_losses
 from .evaluation import check_ssim, check_nearest_pose
+from .puppeteering import check_similarity, check_adapt_frame
 from .warping import check_tps_fit, check_tps_grid
 
 # check_not_collapsed is importable but not listed: it checks a training run, not an exercise
 __all__ = [
-    "Check", "CheckFailed", "check_adain", "check_adain_params", "check_adversarial_loss",
+    "Check", "CheckFailed", "check_adain", "check_adain_params", "check_adapt_frame", "check_adversarial_loss",
     "check_discriminator_losses", "check_distance_to_polyline", "check_down_block", "check_draw_episode",
     "check_embed_and_generate", "check_embedding_match", "check_fine_tuning_losses", "check_fine_tuning_start",
     "check_hinge_loss", "check_instance_norm", "check_largest_singular_value", "check_nearest_pose",
-    "check_projection_score", "check_self_attention", "check_sketch_strokes", "check_ssim", "check_to_tensor",
+    "check_projection_score", "check_self_attention", "check_similarity", "check_sketch_strokes", "check_ssim",
+    "check_to_tensor",
     "check_tps_fit", "check_tps_grid",
 ]

@@ -10,7 +10,9 @@ T ∈ {1, 8, 32}. The baselines ``nearest pose`` and ``mean frame``
 
 :func:`self_reenactment` gives one row per (video, variant, T); :func:`summarize` averages them
 per (variant, T); :mod:`~fewshot_lib.evaluate.report` turns the summary into a table, a figure and
-the course's quality bar. Introduced in notebook 08.
+the course's quality bar. Introduced in notebook 08. Notebook 07's fine-tuning curve uses
+:func:`pose_distant_split` (test frames in head poses far from every shot) and :func:`curve_trend`
+(whether a held-out score rose, peaked or fell).
 """
 from __future__ import annotations
 
@@ -72,6 +74,46 @@ def split_frames(num_frames: int, max_shots: int, test_frames: int, seed: int) -
                               f"test frames; use longer videos or fewer shots")
     order = np.random.default_rng(seed).permutation(num_frames)
     return order[test_frames:test_frames + max_shots], np.sort(order[:test_frames])
+
+
+def pose_distant_split(video, max_shots: int, test_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(shot_order, test)`` as :func:`split_frames` gives them, but with the test frames in **new poses**.
+
+    Frames next to each other in a video have nearly the same pose, so with a random split most test frames have
+    a shot a frame or two away, and a model that fits the shots scores well on them without drawing anything new.
+    Here the test frames are the ``test_frames`` frames nearest in head pose
+    (:func:`~fewshot_lib.evaluate.references.pose_distance`) to the video's most unusual pose (the frame farthest,
+    on average, from all the others); the shots are the ``max_shots`` frames farthest from that pose, farthest
+    first (so the first T of ``shot_order`` are the T shots, and the 1 shot is among the 8). Deterministic.
+    Introduced in notebook 07.
+    """
+    if len(video) < max_shots + test_frames:
+        raise EvaluationError(f"a video of {len(video)} frames cannot give {max_shots} shots and {test_frames} "
+                              f"test frames; use longer videos or fewer shots")
+    from .references import pose_distance
+
+    distances = np.stack([pose_distance(video, t) for t in range(len(video))])       # (F, F)
+    target = int(np.argmax(distances.mean(axis=1)))                                 # the most unusual pose
+    by_distance = np.argsort(distances[target], kind="stable")                      # nearest first
+    test = np.sort(by_distance[:test_frames])
+    return by_distance[::-1][:max_shots].copy(), test
+
+
+def curve_trend(values: Sequence[float], tolerance: float = 0.005) -> str:
+    """How a score moved over fine-tuning, from its first value (the feed-forward model) to its last:
+
+    ``"rose"`` (ends above its start and within ``tolerance`` of its best), ``"peaked"`` (rose by more than
+    ``tolerance``, then fell back by more than ``tolerance`` from its best: over-fitting, on held-out frames),
+    ``"fell"`` (never above its start by more than ``tolerance``, ends below it by more) or ``"flat"`` (none of these
+    moves exceeds ``tolerance``). Introduced in notebook 07.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or len(values) < 2 or not np.isfinite(values).all():
+        raise EvaluationError(f"curve_trend needs two or more finite values; got {values.tolist()}")
+    start, best, end = values[0], values.max(), values[-1]
+    if best > start + tolerance:
+        return "peaked" if end < best - tolerance else "rose"
+    return "fell" if end < start - tolerance else "flat"
 
 
 def is_synthetic(video) -> bool:
