@@ -9,6 +9,7 @@ import os
 import re
 import time
 from pathlib import Path
+from .config import REPOSITORY
 from .errors import MissingFileError
 
 NOTEBOOK = re.compile(r"^\d\d_.+\.ipynb$")
@@ -16,9 +17,12 @@ NOTEBOOK = re.compile(r"^\d\d_.+\.ipynb$")
 
 def course_notebooks(folder: str | Path) -> list[Path]:
     """The course's notebooks (``NN_name.ipynb``) in ``folder``, in course order."""
-    notebooks = sorted(p for p in Path(folder).iterdir() if NOTEBOOK.match(p.name))
+    folder = Path(folder)
+    notebooks = sorted(p for p in folder.iterdir() if NOTEBOOK.match(p.name)) if folder.is_dir() else []
     if not notebooks:
-        raise MissingFileError(f"no NN_*.ipynb notebooks in {folder}")
+        raise MissingFileError(f"no NN_*.ipynb notebooks in {folder.resolve()}: the notebooks live in the course's "
+                               f"repository, not in the installed package; run this from a checkout "
+                               f"(git clone https://github.com/{REPOSITORY}) or pass --notebooks FOLDER")
     return notebooks
 
 
@@ -33,8 +37,8 @@ def run_course(notebooks_dir: str | Path, out_dir: str | Path, smoke: bool = Fal
     import papermill
 
     notebooks_dir, out_dir = Path(notebooks_dir).resolve(), Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
     notebooks = [p for p in course_notebooks(notebooks_dir) if not only or p.name.startswith(tuple(only))]
+    out_dir.mkdir(parents=True, exist_ok=True)                # only once there is something to run
     # The kernels inherit these: the library's config reads them (see fewshot_lib.config).
     os.environ["FEWSHOT_SMOKE"] = "1" if smoke else "0"
     os.environ["FEWSHOT_RUNS"] = str(out_dir / "runs")

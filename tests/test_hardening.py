@@ -246,3 +246,12 @@ def test_every_unusable_checkpoint_or_person_model_gets_the_course_error_naming_
             for cls, error in ((PersonModel, PersonModelError), (WarpPerson, WarpPersonError)):
                 with pytest.raises(error, match=str(path)):
                     cls.load(path)
+
+
+def test_course_outside_a_checkout_says_what_to_do_and_leaves_no_empty_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)                               # as after `pip install fewshot_lib`, in any folder
+    assert main(["course", "--out", str(tmp_path / "build")]) == 1
+    err = capsys.readouterr().err
+    assert "run this from a checkout" in err and "--notebooks" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "build").exists()
+    assert main(["student"]) == 1
