@@ -14,6 +14,17 @@ from .errors import MissingFileError
 
 NOTEBOOK = re.compile(r"^\d\d_.+\.ipynb$")
 
+SETUP_CELL = f"""\
+# Setup: the course's library. Installed already (a checkout, pip, conda)? Then nothing is installed. Else
+# (Colab, Kaggle, a fresh Jupyter) it is installed once from GitHub; the torch already here is kept.
+import importlib.util
+if importlib.util.find_spec("fewshot_lib") is None:
+    %pip install -q "fewshot_lib[offline] @ git+https://github.com/{REPOSITORY}"
+    importlib.invalidate_caches()
+import fewshot_lib   # ModuleNotFoundError? pip could not install it here (no internet?): see its message above
+fewshot_lib.print_banner()"""
+"""The first code cell of every notebook, the same everywhere (``tests/test_notebook_hygiene.py``)."""
+
 
 def course_notebooks(folder: str | Path) -> list[Path]:
     """The course's notebooks (``NN_name.ipynb``) in ``folder``, in course order."""
@@ -34,7 +45,11 @@ def run_course(notebooks_dir: str | Path, out_dir: str | Path, smoke: bool = Fal
     notebooks whose file name starts with one of its prefixes (e.g. ``["00", "03"]``).
     Returns the executed notebooks' paths. Stops at the first notebook that fails.
     """
-    import papermill
+    try:
+        import papermill
+    except ModuleNotFoundError:
+        raise MissingFileError("fewshot course runs the notebooks with papermill, which is not installed: "
+                               "pip install 'fewshot_lib[course]' (JupyterLab and papermill)") from None
 
     notebooks_dir, out_dir = Path(notebooks_dir).resolve(), Path(out_dir).resolve()
     notebooks = [p for p in course_notebooks(notebooks_dir) if not only or p.name.startswith(tuple(only))]

@@ -7,6 +7,7 @@ import nbformat
 import pytest
 
 from fewshot_lib.config import colab_url
+from fewshot_lib.course import SETUP_CELL
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
@@ -30,6 +31,8 @@ def problems(path: Path, name: str | None = None) -> list[str]:
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     if len(tagged) != 1:
         found.append(f"{len(tagged)} cells tagged 'parameters' (papermill needs exactly one)")
+    if not code or code[0].source != SETUP_CELL:
+        found.append("the first code cell is not the course's setup cell (fewshot_lib.course.SETUP_CELL)")
     url = colab_url(name or path.relative_to(ROOT).as_posix())
     if not nb.cells or url not in nb.cells[0].source or "colab-badge.svg" not in nb.cells[0].source:
         found.append(f"first cell lacks the Open-in-Colab badge linking {url}")
@@ -84,8 +87,12 @@ def test_hygiene_rules_catch_bad_notebooks(tmp_path):
     def kernel(nb):
         nb.metadata.kernelspec.name = "python2"
 
+    def colab_only(nb):                                       # the old cell: installed only on Colab
+        nb.cells[index].source = nb.cells[index].source.replace('if importlib.util.find_spec("fewshot_lib") is None:',
+                                                                'if "google.colab" in sys.modules:')
+
     for edit, words in [(add_output, "outputs"), (untag, "parameters"), (unquote, "unquoted"),
-                        (absolute, "absolute"), (kernel, "kernelspec")]:
+                        (absolute, "absolute"), (kernel, "kernelspec"), (colab_only, "setup cell")]:
         found = broken(edit)
         assert any(words in p for p in found), f"{edit.__name__}: {found}"
     assert any("Colab" in p for p in broken(lambda nb: nb.cells.pop(0)))

@@ -15,5 +15,5 @@ if ! "$py" -c "import torch" 2>/dev/null; then
   # 2.13.0 is the version the course is tested with (a CPU build on the course's CI machines).
   "$py" -m pip install -q "${FEWSHOT_TORCH:-torch==2.13.0}" >&2
 fi
-"$py" -m pip install -q -e ".[test,offline]" >&2
+"$py" -m pip install -q -e ".[course,test,offline]" >&2
 echo "$py"
