@@ -203,8 +203,11 @@ def test_prepare_explains_a_file_given_for_a_folder_and_fails_when_every_video_i
     broken.write_bytes(b"not a video")
     with pytest.raises(PrepareError, match="is a file; .* give the folder"):
         find_videos(broken)
+    (videos / "moved.mp4").symlink_to(tmp_path / "gone.mp4")             # a broken link
     assert main(["prepare", str(videos), str(tmp_path / "records"), "--backend", "dlib"]) == 1
-    assert "every video in" in capsys.readouterr().err
+    said = capsys.readouterr()
+    assert "every video in" in said.err
+    assert "dropped videos: unreadable 2" in said.out, said.out
 
 
 def damaged_files(folder, good_checkpoint):

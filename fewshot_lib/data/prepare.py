@@ -132,14 +132,16 @@ class PrepareReport:
 
 
 def find_videos(source: str | Path) -> list[Path]:
-    """Every video file under ``source`` (recursively), sorted."""
+    """Every video file under ``source`` (recursively, broken links included), sorted."""
     source = Path(source)
     if source.is_file():
         raise PrepareError(f"{source}: is a file; prepare reads every video under a folder: give the folder "
                            f"that holds it ({source.parent})")
     if not source.is_dir():
         raise PrepareError(f"{source}: no such folder of videos")
-    return sorted(p for p in source.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+    # A broken link is kept: it is then counted as an unreadable video, not silently missing from the report.
+    return sorted(p for p in source.rglob("*")
+                  if p.suffix.lower() in VIDEO_SUFFIXES and (p.is_file() or p.is_symlink()))
 
 
 def record_path(video: Path, source: Path, out: Path) -> Path:
