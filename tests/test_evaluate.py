@@ -188,3 +188,7 @@ def test_evaluate_command(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert len(results["rows"]) == 2 * 2 * 4 and (out / "results.png").stat().st_size > 0
     assert "SSIM FT" in (out / "table.md").read_text()
+    before = (out / "results.json").read_bytes()
+    assert main(["evaluate", "--checkpoint", str(checkpoint), "--videos", "2", "--out", str(out)]) == 1, \
+        "earlier results in --out are kept unless --overwrite"
+    assert (out / "results.json").read_bytes() == before

@@ -207,3 +207,6 @@ def test_synth_command_writes_records_the_dataset_reads(tmp_path, capsys):
     with pytest.raises(SystemExit) as refused:              # argparse: "argument --frames: must be at least 1"
         main(["synth", "--out", str(out), "--frames", "0"])
     assert refused.value.code == 2
+    assert main(["synth", "--out", str(out), "--identities", "1", "--videos", "1", "--frames", "5", "--size", "32",
+                 "--heldout-identities", "0", "--val-videos", "0"]) == 1, "a dataset in --out is kept unless --overwrite"
+    assert len(list((out / "train").glob("*.npz"))) == 2

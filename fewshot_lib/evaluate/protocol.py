@@ -26,6 +26,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from ..errors import output_path
+from ..flags import at_least_int
 from ..data import SyntheticConfig, SyntheticVideo, synthetic_split
 from ..finetune import FinetuneConfig, Shots, cli_overrides, finetune
 from ..losses import LossWeights, build_content_loss
@@ -229,6 +231,10 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------------------ command line
+RESULT_FILES = ("results.json", "table.md", "results.png")
+"""What ``fewshot evaluate`` writes into its ``--out`` folder."""
+
+
 def add_evaluate_command(subcommands) -> None:
     from ..config import CONFIG, pick
 
@@ -238,16 +244,20 @@ def add_evaluate_command(subcommands) -> None:
                                            "when their weights load). Writes results.json, table.md and results.png.")
     p.add_argument("--checkpoint", default=None, help="meta-learning checkpoint (default: the shipped meta_cpu64)")
     p.add_argument("--data", default="synthetic", help="'synthetic' (held-out people, built in) or a records folder")
-    p.add_argument("--videos", type=int, default=pick(full=8, smoke=2), help="how many held-out videos")
-    p.add_argument("--shots", type=int, nargs="+", default=pick(full=[1, 8, 32], smoke=[1, 2]), help="values of T")
-    p.add_argument("--test-frames", type=int, default=pick(full=8, smoke=2), help="ground-truth frames per video")
-    p.add_argument("--epochs", type=int, default=pick(full=40, smoke=1), help="fine-tuning epochs (FT)")
-    p.add_argument("--batch-size", type=int, default=FinetuneConfig.batch_size, help="fine-tuning batch size")
+    p.add_argument("--videos", type=at_least_int(1), default=pick(full=8, smoke=2), help="how many held-out videos")
+    p.add_argument("--shots", type=at_least_int(1), nargs="+", default=pick(full=[1, 8, 32], smoke=[1, 2]),
+                   help="values of T")
+    p.add_argument("--test-frames", type=at_least_int(1), default=pick(full=8, smoke=2),
+                   help="ground-truth frames per video")
+    p.add_argument("--epochs", type=at_least_int(0), default=pick(full=40, smoke=1), help="fine-tuning epochs (FT)")
+    p.add_argument("--batch-size", type=at_least_int(1), default=FinetuneConfig.batch_size,
+                   help="fine-tuning batch size")
     p.add_argument("--lr-g", type=float, default=None, help="fine-tuning lr of G and ψ′ (default: meta-learning's)")
     p.add_argument("--lr-d", type=float, default=None, help="fine-tuning lr of D (default: meta-learning's)")
     p.add_argument("--csim", default="auto", choices=("auto", "always", "never"), help="CSIM: real faces only (auto)")
     p.add_argument("--out", default=str(CONFIG.runs / "evaluate"),
                    help=f"output folder (default: {CONFIG.runs / 'evaluate'}, under FEWSHOT_RUNS)")
+    p.add_argument("--overwrite", action="store_true", help="replace the results of an earlier evaluation in --out")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: FEWSHOT_DEVICE or auto)")
     p.set_defaults(run=_run_evaluate)
 
@@ -259,6 +269,9 @@ def _run_evaluate(args) -> int:
     from ..train.networks import load_networks
     from .report import format_table, plot_summary, quality_bar
 
+    out = Path(args.out)
+    for name in RESULT_FILES:                         # before minutes of evaluation, not after
+        output_path(out / name, args.overwrite)
     checkpoint = args.checkpoint or pretrained_checkpoint()
     model_cfg, E, G, D = load_networks(checkpoint, get_device(args.device))
     finetune_cfg = FinetuneConfig.from_checkpoint(checkpoint, **cli_overrides(args))
@@ -272,7 +285,6 @@ def _run_evaluate(args) -> int:
         videos = [Record(p) for p in paths[:args.videos]]
     rows = self_reenactment(E, G, D, videos, cfg)
     summary = summarize(rows)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     settings = {"checkpoint": str(checkpoint), "data": args.data, "config": asdict(cfg)}
     (out / "results.json").write_text(json.dumps({"settings": settings, "rows": rows, "summary": summary}, indent=2))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...errors import output_path
 from ...flags import at_least_int
 from ...config import pick
 from ..records import write_record
@@ -236,16 +237,21 @@ def add_synth_command(subcommands) -> None:
     p.add_argument("--identities", type=at_least_int(1), default=defaults.identities, help="training people")
     p.add_argument("--videos", type=at_least_int(1), default=defaults.videos, help="videos per person")
     p.add_argument("--frames", type=at_least_int(1), default=defaults.frames, help="frames per video")
-    p.add_argument("--size", type=at_least_int(8), default=defaults.size, help="frame side in pixels (e.g. 64, 128, 256)")
+    p.add_argument("--size", type=at_least_int(8), default=defaults.size,
+                   help="frame side in pixels (e.g. 64, 128, 256)")
     p.add_argument("--seed", type=int, default=defaults.seed, help="which population of people")
-    p.add_argument("--val-videos", type=at_least_int(0), default=defaults.val_videos, help="validation videos per training person")
-    p.add_argument("--heldout-identities", type=at_least_int(0), default=defaults.heldout_identities, help="held-out people")
+    p.add_argument("--val-videos", type=at_least_int(0), default=defaults.val_videos,
+                   help="validation videos per training person")
+    p.add_argument("--heldout-identities", type=at_least_int(0), default=defaults.heldout_identities,
+                   help="held-out people")
     p.add_argument("--fps", type=float, default=defaults.fps, help="frames per second of motion")
     p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS), help="which splits to write")
+    p.add_argument("--overwrite", action="store_true", help="write into an --out that holds a dataset already")
     p.set_defaults(run=_run_synth)
 
 
 def _run_synth(args: argparse.Namespace) -> int:
+    output_path(Path(args.out) / "synthetic.json", args.overwrite)      # a dataset is there: refuse unless asked
     config = SyntheticConfig(identities=args.identities, videos=args.videos, frames=args.frames, size=args.size,
                              val_videos=args.val_videos, heldout_identities=args.heldout_identities, fps=args.fps,
                              seed=args.seed)
