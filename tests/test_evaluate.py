@@ -138,21 +138,27 @@ def test_self_reenactment_on_a_tiny_split_makes_the_table():
     for heading in ("SSIM FF", "SSIM FT", "PSNR FT", "SSIM nearest pose", "SSIM mean frame"):
         assert heading in table
     assert [line.split("|")[1].strip() for line in table.splitlines()[2:4]] == ["1", "2"]
-    assert set(quality_bar(summary)) == {"T=2 beats T=1 (FF)", "T=2 beats T=1 (FT)", "FT beats FF at T=1",
+    assert set(quality_bar(rows)) == {"T=2 beats T=1 (FF)", "T=2 beats T=1 (FT)", "FT beats FF at T=1",
                                          "FT beats FF at T=2"}
     assert len(plot_summary(summary).axes) == 2
 
 
-def test_quality_bar_checks_shots_and_fine_tuning():
-    def entry(variant, T, value):
-        return {"variant": variant, "T": T, "SSIM": value}
+def test_quality_bar_is_a_paired_comparison_with_ties():
+    def rows_of(variant, T, values):
+        return [{"video": v, "variant": variant, "T": T, "SSIM": value} for v, value in enumerate(values)]
 
-    summary = [entry("FF", 1, 0.5), entry("FF", 8, 0.6), entry("FF", 32, 0.6),
-               entry("FT", 1, 0.55), entry("FT", 8, 0.58), entry("FT", 32, 0.57)]
-    checks = quality_bar(summary)
-    assert checks["T=8 beats T=1 (FF)"] and checks["T=32 at least as good as T=8 (FF)"]
-    assert not checks["T=32 at least as good as T=8 (FT)"]
-    assert checks["FT beats FF at T=1"] and not checks["FT beats FF at T=8"]
+    noise = [0.01, -0.02, 0.015, -0.005, 0.0]
+    base = [0.5 + n for n in noise]
+    rows = (rows_of("FF", 1, base) + rows_of("FF", 8, [b + 0.05 for b in base])       # a clear, consistent gain
+            + rows_of("FF", 32, [b + 0.05 for b in base])                              # equal: at least as good
+            + rows_of("FT", 1, [b + 0.001 + n for b, n in zip(base, noise)])          # +0.001 ± noise: a tie
+            + rows_of("FT", 8, [b + 0.051 for b in base])
+            + rows_of("FT", 32, [b - 0.01 for b in base]))                             # a consistent loss
+    checks = quality_bar(rows)
+    assert checks["T=8 beats T=1 (FF)"] == "✓" and checks["T=32 at least as good as T=8 (FF)"] == "✓"
+    assert checks["FT beats FF at T=1"] == "tie", "a gain of 0.001 inside the noise is not a win"
+    assert checks["T=32 at least as good as T=8 (FT)"] == "✗"
+    assert checks["FT beats FF at T=32"] == "✗" and checks["T=8 beats T=1 (FT)"] == "✓"
 
 
 def test_pose_distant_references_are_the_farthest_frames():

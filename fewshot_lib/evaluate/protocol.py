@@ -291,7 +291,7 @@ def _run_evaluate(args) -> int:
     table = format_table(summary)
     (out / "table.md").write_text(table + "\n")
     plot_summary(summary).savefig(out / "results.png", dpi=100)
-    checks = quality_bar(summary)
-    print(table + "\n\n" + "\n".join(f"{'✓' if ok else '✗'} {name}" for name, ok in checks.items())
+    checks = quality_bar(rows)
+    print(table + "\n\n" + "\n".join(f"{verdict} {name}" for name, verdict in checks.items())
           + f"\n\nresults.json, table.md, results.png: {out}")
     return 0

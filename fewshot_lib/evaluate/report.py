@@ -6,7 +6,8 @@ Each takes the summary of :func:`~fewshot_lib.evaluate.protocol.summarize` (one 
 * :func:`format_table`: one row per T, one column per (metric, variant), mean ± standard error,
   as in the paper's Table 1 (Zakharov et al. 2019, Sec. 4.1);
 * :func:`plot_summary`: each metric against T for each variant;
-* :func:`quality_bar`: the claims the course checks (more shots help; fine-tuning helps).
+* :func:`quality_bar`: the claims the course checks (more shots help; fine-tuning helps), each ✓, tie or ✗
+  from a paired comparison over the videos (it takes the rows, not the summary).
 
 :func:`check_output` and :func:`write_json` are how the measurement commands (``fewshot model-card``,
 ``fewshot identity-leak``) write their results: never over an existing file unless asked, never half a file.
@@ -18,6 +19,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any, Sequence
+
+import numpy as np
 
 from ..atomic import atomic_write
 from .metrics import EvaluationError
@@ -70,26 +73,55 @@ def plot_summary(summary: Sequence[dict[str, Any]], metrics: Sequence[str] = ("S
     return fig
 
 
-def quality_bar(summary: Sequence[dict[str, Any]], metric: str = "SSIM") -> dict[str, bool]:
-    """The course's claims, checked on a summary: more shots help, and fine-tuning helps.
+CONFIDENCE = 2.0
+"""A claim's verdict needs its mean paired difference to exceed this many standard errors (≈ 95 %)."""
 
-    Variant V's ``metric`` must rise from each T to the next ("T=8 beats T=1 (V)"); from T = 8
-    upwards, not falling is enough ("T=32 at least as good as T=8 (V)"). At every T, fine-tuning
-    must beat feed-forward ("FT beats FF at T=t").
+
+def _paired(rows: Sequence[dict[str, Any]], a: tuple[str, int], b: tuple[str, int], metric: str):
+    """Per-video differences ``metric(a) − metric(b)`` over the videos that have both: (mean, standard error, n)."""
+    by = {key: {r["video"]: r[metric] for r in rows if (r["variant"], r["T"]) == key and metric in r} for key in (a, b)}
+    videos = sorted(set(by[a]) & set(by[b]))
+    d = np.array([by[a][v] - by[b][v] for v in videos], dtype=np.float64)
+    if len(d) == 0:
+        return None
+    sem = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("inf")
+    return float(d.mean()), sem, len(d)
+
+
+def quality_bar(rows: Sequence[dict[str, Any]], metric: str = "SSIM",
+                confidence: float = CONFIDENCE) -> dict[str, str]:
+    """The course's claims, each judged ``"✓"``, ``"tie"`` or ``"✗"`` on the rows of :func:`self_reenactment`.
+
+    Claims: each variant's ``metric`` rises from each T to the next ("T=8 beats T=1 (V)"; from T = 8 upwards
+    not falling is enough: "T=32 at least as good as T=8 (V)"), and fine-tuning beats feed-forward at every
+    T ("FT beats FF at T=t"). Each is a **paired** comparison over the videos (the same test frames on both
+    sides): the mean d̄ of the per-video differences against its standard error s. "Beats": ✓ when
+    d̄ > ``confidence``·s, ✗ when d̄ < −``confidence``·s, else "tie" (a gain of 0.001 is not a win). "At least
+    as good": ✗ only when d̄ < −``confidence``·s. With one video there is no standard error: every verdict is
+    "tie" unless the claim is "at least as good".
     """
-    shots = sorted({s["T"] for s in summary})
+    shots = sorted({r["T"] for r in rows})
     checks = {}
+
+    def judge(name: str, a: tuple[str, int], b: tuple[str, int], strict: bool) -> None:
+        found = _paired(rows, a, b, metric)
+        if found is None:
+            return
+        mean, sem, _ = found
+        if mean < -confidence * sem:
+            checks[name] = "✗"
+        elif not strict or mean > confidence * sem:
+            checks[name] = "✓"
+        else:
+            checks[name] = "tie"
+
     for variant in VARIANTS:
-        values = {T: _lookup(summary, variant, T)[metric] for T in shots if _lookup(summary, variant, T)}
         for a, b in zip(shots, shots[1:]):
-            if a in values and b in values:
-                strict = a < 8
-                name = f"T={b} {'beats' if strict else 'at least as good as'} T={a} ({variant})"
-                checks[name] = values[b] > values[a] if strict else values[b] >= values[a]
+            strict = a < 8
+            judge(f"T={b} {'beats' if strict else 'at least as good as'} T={a} ({variant})", (variant, b), (variant, a),
+                  strict)
     for T in shots:
-        ff, ft = _lookup(summary, "FF", T), _lookup(summary, "FT", T)
-        if ff and ft:
-            checks[f"FT beats FF at T={T}"] = ft[metric] > ff[metric]
+        judge(f"FT beats FF at T={T}", ("FT", T), ("FF", T), strict=True)
     return checks
 
 
