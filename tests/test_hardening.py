@@ -258,3 +258,22 @@ def test_course_outside_a_checkout_says_what_to_do_and_leaves_no_empty_folder(tm
     assert "run this from a checkout" in err and "--notebooks" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "build").exists()
     assert main(["student"]) == 1
+
+
+def test_a_corrupt_record_is_found_before_training_starts(tmp_path, capsys):
+    from fewshot_lib.data import SyntheticHeads
+    from fewshot_lib.data.records import write_record
+
+    heads = SyntheticHeads(seed=0)
+    for i in range(3):
+        video = heads.video(identity=i, video=0, num_frames=6, size=32)
+        write_record(tmp_path / "records" / f"id{i}.npz", video.frames(), video.landmarks, video.meta)
+    bad = tmp_path / "records" / "id1.npz"
+    data = bytearray(bad.read_bytes())
+    data[len(data) // 2] ^= 0xFF                              # one flipped byte inside the frames
+    bad.write_bytes(bytes(data))
+    assert main(["train", "--data", str(tmp_path / "records"), "--preset", "tiny", "--k", "2", "--batch-size", "2",
+                 "--steps", "2", "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"fewshot train: {bad}: corrupt or truncated record") and len(err.splitlines()) == 1
+    assert not (tmp_path / "run" / "checkpoint.pt").exists(), "found before the first step"
