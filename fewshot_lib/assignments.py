@@ -32,6 +32,7 @@ import nbformat
 
 from .errors import FewshotError
 from .config import colab_url
+from .repository import sync_repository
 from .course import course_notebooks
 
 BEGIN, END, HINT = "### BEGIN SOLUTION", "### END SOLUTION", "# Hint:"
@@ -236,7 +237,8 @@ def run_student(args) -> int:
         if problems:
             print("run `fewshot student` to regenerate the student copies", file=sys.stderr)
         return 1 if problems else 0
-    changed = write_student_copies(args.notebooks)
+    changed = sync_repository(Path(args.notebooks).resolve().parent, args.notebooks)   # config.REPOSITORY
+    changed += write_student_copies(args.notebooks)
     print("\n".join(f"updated {path}" for path in changed) or "student copies are up to date")
     return 0
 

@@ -1,6 +1,7 @@
 """Issue 15: no NaN "good" checkpoint, never two runs in one log, torn logs and orphans survived,
 settings checked before any work, outputs never replaced unasked, and one-line CLI errors."""
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -277,3 +278,26 @@ def test_a_corrupt_record_is_found_before_training_starts(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"fewshot train: {bad}: corrupt or truncated record") and len(err.splitlines()) == 1
     assert not (tmp_path / "run" / "checkpoint.pt").exists(), "found before the first step"
+
+
+def test_a_fork_changes_the_repository_address_in_one_place(tmp_path):
+    import shutil
+
+    from fewshot_lib.config import REPOSITORY, colab_url
+    from fewshot_lib.repository import sync_repository, written_repository
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    for name in ("README.md", "pyproject.toml", "docs/STYLE.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / name, tmp_path / name)
+    shutil.copytree(root / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns("student"))
+    assert written_repository(tmp_path) == REPOSITORY
+    changed = sync_repository(tmp_path, tmp_path / "notebooks", new="someone/my-fork")
+    assert tmp_path / "README.md" in changed and tmp_path / "notebooks" / "07_fine_tuning.ipynb" in changed
+    assert written_repository(tmp_path) == "someone/my-fork"
+    for path in [tmp_path / "README.md", tmp_path / "pyproject.toml", *(tmp_path / "notebooks").glob("*.ipynb")]:
+        text = path.read_text()
+        assert f"github.com/{REPOSITORY}" not in text and f"github/{REPOSITORY}" not in text, path
+    badge = colab_url("notebooks/03_embedder.ipynb").replace(REPOSITORY, "someone/my-fork")
+    assert badge in (tmp_path / "notebooks" / "03_embedder.ipynb").read_text()
+    assert sync_repository(tmp_path, tmp_path / "notebooks", new="someone/my-fork") == []    # nothing left to change
