@@ -301,3 +301,41 @@ def test_a_fork_changes_the_repository_address_in_one_place(tmp_path):
     badge = colab_url("notebooks/03_embedder.ipynb").replace(REPOSITORY, "someone/my-fork")
     assert badge in (tmp_path / "notebooks" / "03_embedder.ipynb").read_text()
     assert sync_repository(tmp_path, tmp_path / "notebooks", new="someone/my-fork") == []    # nothing left to change
+
+
+def test_finetune_names_the_photo_without_a_face(tmp_path, capsys):
+    from PIL import Image
+
+    from fewshot_lib.landmarks import load_portrait
+
+    face, blank = tmp_path / "a.jpg", tmp_path / "b.png"
+    Image.fromarray(load_portrait("grace_hopper")).save(face)
+    Image.fromarray(np.full((200, 200, 3), 128, np.uint8)).save(blank)
+    assert main(["finetune", "--frames", str(face), str(blank), "--epochs", "0",
+                 "--out", str(tmp_path / "p.safetensors")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"fewshot finetune: {blank}: ") and len(err.splitlines()) <= 2, err
+
+
+def test_conda_files_install_the_tested_torch_line_cpu_or_gpu():
+    import yaml
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    cpu, gpu = (yaml.safe_load((root / name).read_text()) for name in ("environment.yml", "environment-gpu.yml"))
+    pip = lambda env: next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in pip(cpu) and "torch==2.13.*" in pip(cpu)
+    assert "torch==2.13.*" in pip(gpu) and not any("whl/cpu" in line for line in pip(gpu))
+    assert all('-e ".[course,test,offline]"' in pip(env) for env in (cpu, gpu))
+    assert cpu["name"] != gpu["name"]
+
+
+def test_the_wheel_carries_the_licence(tmp_path):
+    import zipfile
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "-q",
+                    "-w", str(tmp_path)], check=True, capture_output=True, timeout=600)
+    (wheel,) = tmp_path.glob("fewshot_lib-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(name.endswith("licenses/LICENSE") for name in names), names[-5:]
+    assert "fewshot_lib/errors.py" in names and "fewshot_lib/checks/puppeteering.py" in names
