@@ -42,6 +42,41 @@ def draw_method_overview(ax=None):
     return ax
 
 
+def draw_episodic_training(ax=None):
+    """Meta-learning as episodes: training mimics the test-time task many times over, then two ways to adapt.
+
+    Top row: training episodes, each K frames and a target of one video (the "task" of one person). Bottom
+    row: a new person at test time, adapted either by one forward pass of E (feed-forward, *amortised*
+    adaptation) or by gradient steps from the meta-learned weights (fine-tuning, *optimisation-based*).
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(13, 5.4))
+    ax.set(xlim=(0, 16), ylim=(-0.3, 7))
+    ax.axis("off")
+    boxes = [  # (label, x, y, width, colour)
+        ("episode of video 1\nK frames → target", 2.0, 5.6, 3.2, "#dde8f7"),
+        ("episode of video 2\nK frames → target", 5.6, 5.6, 3.2, "#dde8f7"),
+        ("… millions of episodes,\nthousands of people", 9.2, 5.6, 3.2, "#dde8f7"),
+        ("meta-learned\nE, G, P, D", 13.6, 5.6, 2.8, "#f7d9c4"),
+        ("new person:\nT frames (T = 1: a photo)", 2.6, 1.6, 4.0, "#d4efd0"),
+        ("feed-forward (FF): ê = E(frames)\none pass · amortised adaptation", 8.6, 2.6, 5.6, "#f7ecc4"),
+        ("fine-tuning (FT): gradient steps on\nthe T frames · optimisation-based", 8.6, 0.7, 5.6, "#f7ecc4"),
+        ("a talking head\nof the new person", 13.9, 1.6, 2.6, "#e9d5f2"),
+    ]
+    for label, x, y, width, colour in boxes:
+        ax.add_patch(FancyBboxPatch((x - width / 2, y - 0.65), width, 1.3, boxstyle="round,pad=0.1",
+                                    facecolor=colour, edgecolor="#555555"))
+        ax.text(x, y, label, ha="center", va="center", fontsize=9.5)
+    arrows = [((3.6, 5.6), (4.0, 5.6)), ((7.2, 5.6), (7.6, 5.6)), ((10.8, 5.6), (12.2, 5.6)),
+              ((4.6, 1.9), (5.8, 2.5)), ((4.6, 1.3), (5.8, 0.8)), ((11.4, 2.5), (12.6, 1.9)),
+              ((11.4, 0.8), (12.6, 1.3)), ((13.6, 4.9), (13.6, 2.3))]
+    for start, end in arrows:
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=16, color="#333333"))
+    ax.text(0.2, 6.75, "meta-learning: every episode is a small few-shot task", fontsize=10.5, weight="bold")
+    ax.text(0.2, 3.55, "test time: adapt to a person never seen", fontsize=10.5, weight="bold")
+    return ax
+
+
 def to_image(x):
     """A tensor image in [-1, 1] (3, H, W) → numpy uint8 (H, W, 3), for plotting."""
     return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()

@@ -100,3 +100,16 @@ def test_plot_losses_labels_both_axes_of_every_panel():
         assert ax.get_ylabel() == LOG_LABELS[key] and "unitless" in ax.get_ylabel()
         assert len(ax.get_lines()) >= 2                              # raw and smoothed
     plt.close(fig)
+
+
+def test_episodic_training_figure_draws_every_box_and_arrow():
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    from fewshot_lib.viz import draw_episodic_training
+
+    ax = draw_episodic_training()
+    assert sum(isinstance(p, FancyBboxPatch) for p in ax.patches) == 8
+    assert sum(isinstance(p, FancyArrowPatch) for p in ax.patches) == 8
+    assert any("amortised" in t.get_text() for t in ax.texts) and any("optimisation" in t.get_text() for t in ax.texts)
