@@ -359,8 +359,10 @@ def add_bench_command(subcommands) -> None:
     p.add_argument("--compile", action="store_true", help="also time each precision with torch.compile")
     p.add_argument("--steps", type=at_least_int(1), default=10,
                    help="timed steps per configuration, and batches of the data pipeline (default: 10)")
-    p.add_argument("--warmup", type=at_least_int(0), default=2, help="untimed steps first (default: 2; compiling happens here)")
-    p.add_argument("--infer-batch", type=at_least_int(1), default=32, help="batch for the person model's throughput (default: 32)")
+    p.add_argument("--warmup", type=at_least_int(0), default=2,
+                   help="untimed steps first (default: 2; compiling happens here)")
+    p.add_argument("--infer-batch", type=at_least_int(1), default=32,
+                   help="batch for the person model's throughput (default: 32)")
     p.add_argument("--content", choices=FALLBACKS, default=None,
                    help="L_CNT without VGG weights (default: random VGG stacks on CUDA, pixel L1 on CPUs)")
     p.add_argument("--videos", type=at_least_int(1), default=None,

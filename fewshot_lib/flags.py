@@ -118,7 +118,8 @@ def add_flags(parser: argparse.ArgumentParser, cls: type, defaults: dict[str, An
         if "at_least" in f.metadata:
             note = f"{note} (at least {f.metadata['at_least']:g})".lstrip()
         parser.add_argument(flag(f.name), dest=f.name, default=default,
-                            help=f"{note} (default: {shown})" if note else f"(default: {shown})", **_option(hints[f.name]))
+                            help=f"{note} (default: {shown})" if note else f"(default: {shown})",
+                            **_option(hints[f.name]))
 
 
 def from_flags(cls: type, args: argparse.Namespace, skip: tuple[str, ...] = (), **overrides) -> Any:

@@ -23,8 +23,9 @@ class _Video:
 def check_draw_episode(draw_episode) -> None:
     """Exercise 2.1: ``draw_episode(num_frames, k, rng) → (target, k_indices)``: K + 1 distinct frames."""
     with Check("check_draw_episode", "an episode: a target frame and K other frames of the same video",
-               hint="chosen = rng.choice(num_frames, size=k + 1, replace=False); the target is chosen[0], "
-                    "the K frames np.sort(chosen[1:])") as check:
+               hint="draw K + 1 different frames with the generator you are given (no frame twice), keep one of them "
+                    "as "
+                    "the target and the other K, in time order, as the episode's frames") as check:
         T, k, draws = 12, 8, 300
         episodes = [draw_episode(T, k, np.random.default_rng([0, 0, video])) for video in range(draws)]
         targets = [int(target) for target, _ in episodes]
@@ -52,7 +53,8 @@ def check_draw_episode(draw_episode) -> None:
 def check_to_tensor(to_tensor_by_hand) -> None:
     """Exercise 2.2: ``to_tensor_by_hand(images uint8 (n, S, S, 3)) → float32 (n, 3, S, S) in [-1, 1]``."""
     with Check("check_to_tensor", "uint8 (n, S, S, 3) images → float32 (n, 3, S, S) in [-1, 1], RGB",
-               hint="torch.from_numpy(images).float() / 127.5 - 1, then move the channel axis: .permute(0, 3, 1, 2)"
+               hint="uint8 0..255 must land on float −1..1 (0 → −1, 255 → 1), and numpy's (N, H, W, 3) becomes torch's "
+                    "(N, 3, H, W)"
                ) as check:
         images = np.random.default_rng(0).integers(0, 256, (2, 6, 9, 3), dtype=np.uint8)   # not square: axes show
         images[0, 0, 0], images[0, 0, 1] = 0, 255

@@ -36,8 +36,9 @@ def check_down_block(down_block_by_hand) -> None:
     """Exercise 3.2: ``down_block_by_hand(x, block) → (B, C_out, H/2, W/2)``, BigGAN's residual down block."""
     with Check("check_down_block",
                "pool(conv2(relu(conv1(relu(x))))) + pool(conv1x1(x)); no first ReLU in a first block",
-               hint="F.conv2d(h, block.conv1.weight, block.conv1.bias, padding=1) for the 3×3 convs, no padding for "
-                    "block.skip; F.avg_pool2d(·, 2) on both paths; skip the first ReLU when block.first") as check:
+               hint="use the block's own weights: the 3×3 convolutions keep the size (padding), the 1×1 skip needs "
+                    "none, "
+                    "both paths are average-pooled by 2, and the first block of E has no ReLU in front") as check:
         g = seeded_rng(0)
         x = torch.randn(2, 8, 16, 16, generator=g)                            # (B, C_in, H, W)
         torch.manual_seed(0)
@@ -53,8 +54,10 @@ def check_down_block(down_block_by_hand) -> None:
 def check_self_attention(self_attention_by_hand) -> None:
     """Exercise 3.3: ``self_attention_by_hand(x, layer) → (x + γ·o, β (B, HW, HW))``, SAGAN self-attention."""
     with Check("check_self_attention", "o_j = Σ_i softmax_i(q_j · k_i) v_i, out = x + γ o",
-               hint="q, k, v = F.conv2d(x, layer.query.weight, layer.query.bias).flatten(2), ... (B, C', HW); "
-                    "β = softmax(qᵀ k) over the last axis (no 1/√d); o = v βᵀ, back to (B, C, H, W)") as check:
+               hint="three 1×1 convolutions with the layer's weights give queries, keys and values over the H·W "
+                    "positions; "
+                    "the attention weights are a softmax over positions of query·key (SAGAN: no 1/√d "
+                    "scaling)") as check:
         torch.manual_seed(0)
         layer = SelfAttention(16).eval()
         x = torch.randn(2, 16, 8, 8, generator=seeded_rng(0))                 # (B, C, H, W)

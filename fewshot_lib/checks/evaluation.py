@@ -37,8 +37,8 @@ def check_nearest_pose(nearest_pose_by_hand) -> None:
     """Exercise 8.2: ``nearest_pose_by_hand(shots, landmarks (B, 68, 2)) → (B, 3, S, S)``, a copied shot per target."""
     with Check("check_nearest_pose",
                "for each target, the shot whose landmarks are nearest: mean distance over the 68 points",
-               hint="distance = np.linalg.norm(landmarks[:, None] - shots.landmarks[None], axis=-1).mean(axis=-1) "
-                    "(B, T); shots.frames[torch.from_numpy(distance.argmin(axis=1))]") as check:
+               hint="for each target, the mean distance between its 68 landmarks and each shot's; the shot with the "
+                    "smallest one is the copy (a (B, T) table of distances, then one pick per row)") as check:
         rng = np.random.default_rng(0)
         face = mean_face(32)                                                      # (68, 2)
         T, B = 6, 4

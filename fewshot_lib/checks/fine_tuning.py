@@ -32,8 +32,9 @@ def _pixel_content() -> ContentLoss:
 def check_fine_tuning_start(fine_tuning_start) -> None:
     """Exercise 7.1: ``fine_tuning_start(E, G, D, frames, sketches) → (ê_NEW (N,), ψ′ (n_psi,), w′ (N,))``."""
     with Check("check_fine_tuning_start", "ê_NEW = (1/T) Σ_t E(x_t, y_t), ψ′ = P · ê_NEW, w′ = w₀ + ê_NEW",
-               hint="e_hat = E(frames, sketches).mean(dim=0) (T frames in one batch); psi = G.psi_hat(e_hat[None])[0]; "
-                    "w = D.w0 + e_hat, a new tensor (never D.w0 += …: the meta-learned D must not change)") as check:
+               hint="ê is the mean of E's embeddings of the T frames; ψ′ is what P makes of ê; w′ starts at w0 + ê "
+                    "as a new "
+                    "tensor: the meta-learned networks themselves must not change") as check:
         E, G, D, shots = _tiny_person(5)
         w0 = D.w0.detach().clone()
         e_hat, psi, w = fine_tuning_start(E, G, D, shots.frames, shots.sketches)
@@ -53,9 +54,8 @@ def check_fine_tuning_losses(fine_tuning_losses) -> None:
     """Exercise 7.2: ``fine_tuning_losses(G, D, psi, w, x, y, content, fm_weight) → {"L_CNT": …, "L_ADV": …}``."""
     with Check("check_fine_tuning_losses",
                "x̂ = G(y; ψ′), L_CNT(x̂, x) and L_ADV = −D(x̂, y; w′) + fm_weight · L_FM: G's fine-tuning step",
-               hint="x_hat = G.forward_from_psi(y, psi); r, fake_features = D(x_hat, y, w=w); the real features "
-                    "D(x, y, w=w)[1] under torch.no_grad(); {'L_CNT': content(x_hat, x), "
-                    "'L_ADV': adversarial_loss(r, real_features, fake_features, fm_weight)}") as check:
+               hint="G draws from ψ′ (no P any more); D scores x̂ with the person's own column w′; the real frames' "
+                    "features are only a target, so no gradient flows through them") as check:
         E, G, D, shots = _tiny_person(4)
         tuner = FineTuner(E, G, D, shots, FinetuneConfig(epochs=0), content=_pixel_content())
         x, y = tuner.shots.frames, tuner.shots.sketches                        # (T, 3, S, S)

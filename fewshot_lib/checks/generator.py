@@ -28,8 +28,8 @@ def check_instance_norm(instance_norm_by_hand) -> None:
 def check_adain(adain_by_hand) -> None:
     """Exercise 4.2: ``adain_by_hand(x (B, C, H, W), psi (B, 2C)) → ψ_scale · IN(x) + ψ_bias``."""
     with Check("check_adain", "AdaIN(x, ψ) = ψ_scale · IN(x) + ψ_bias, with ψ = [scale | bias]",
-               hint="scale, bias = psi[:, :C], psi[:, C:] (C = x.shape[1]); "
-                    "scale[:, :, None, None] * instance_norm_by_hand(x) + bias[:, :, None, None]") as check:
+               hint="ψ holds C scales then C biases (C = x's channels); normalise x per image and channel first, then "
+                    "each channel is scaled and shifted by its own pair, the same at every pixel") as check:
         g = seeded_rng(0)
         x = torch.randn(2, 8, 16, 16, generator=g) * 3 + 1                   # (B, C, H, W)
         scale, bias = torch.rand(2, 8, generator=g) + 0.5, torch.randn(2, 8, generator=g)
@@ -71,7 +71,9 @@ def check_projection_score(projection_score) -> None:
     """Exercise 4.4: ``projection_score(h (B, N, H, W), W_i (B, N), w0 (N,), b) → r (B,)``."""
     with Check("check_projection_score",
                "v = ReLU(Σ_hw h), r = vᵀ(W_i + w₀) + b: the projection discriminator's score",
-               hint="v = F.relu(h.sum(dim=(2, 3))) (B, N); r = (v * (W_i + w0)).sum(dim=1) + b; no sigmoid") as check:
+               hint="pool D's last feature map to one N-vector per image (sum over positions, then ReLU), take its dot "
+                    "product with the video's column W_i + w0 and add b; the score is a raw number, no "
+                    "sigmoid") as check:
         torch.manual_seed(0)
         D = Discriminator(get_preset("tiny"), num_videos=5).eval()
         g = seeded_rng(0)

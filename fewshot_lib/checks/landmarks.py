@@ -12,8 +12,8 @@ from .check import Check, mean_face
 def check_sketch_strokes(sketch_strokes) -> None:
     """Exercise 1.1: ``sketch_strokes(points (68, 2)) → [(polyline (n, 2), colour (r, g, b)), ...]``."""
     with Check("check_sketch_strokes", "one polyline per facial part, in the part's colour, closed for eyes and lips",
-               hint="for part in PARTS: points[list(part.indices)], with part.indices[0] once more at the end "
-                    "when part.closed, paired with part.colour") as check:
+               hint="one stroke per facial part, in the order of PARTS, with that part's colour; a closed part "
+                    "(an eye, the lips) returns to its first point") as check:
         points = mean_face(128)                                                   # (68, 2)
         strokes = list(sketch_strokes(points))
         check.holds("one stroke per part of fewshot_lib.landmarks.PARTS", len(strokes) == len(PARTS),
@@ -40,8 +40,9 @@ def check_sketch_strokes(sketch_strokes) -> None:
 def check_distance_to_polyline(distance_to_polyline) -> None:
     """Exercise 1.2: ``distance_to_polyline(pixels (P, 2), line (n, 2)) → (P,)`` distances to the nearest segment."""
     with Check("check_distance_to_polyline", "distance from each pixel centre to the nearest segment of a polyline",
-               hint="for segment [a, b]: t = clip((x − a)·(b − a) / ‖b − a‖², 0, 1), distance ‖x − (a + t (b − a))‖; "
-                    "then the minimum over the segments (broadcast pixels (P, 1, 2) against segments (n − 1, 2))"
+               hint="project each pixel onto each segment's line, keep the projection inside the segment (between "
+                    "its two "
+                    "ends), measure the distance to it; a polyline's distance is the smallest over its segments"
                ) as check:
         rng = np.random.default_rng(0)
         line = rng.uniform(0, 64, (6, 2))                                     # (n, 2) a random polyline

@@ -10,7 +10,8 @@ from .check import Check, backward, seeded_rng
 def check_hinge_loss(hinge_loss_by_hand) -> None:
     """Exercise 5.1: ``hinge_loss_by_hand(real_score (B,), fake_score (B,)) → L_DSC``."""
     with Check("check_hinge_loss", "L_DSC = mean max(0, 1 + D(x̂)) + mean max(0, 1 − D(x)), on raw scores",
-               hint="torch.clamp(1 + fake_score, min=0).mean() + torch.clamp(1 - real_score, min=0).mean()") as check:
+               hint="two hinge terms, each averaged over the batch: real scores are penalised below +1, fake scores "
+                    "above −1, and a score beyond its margin costs nothing") as check:
         g = seeded_rng(0)
         real, fake = torch.randn(8, generator=g) + 0.5, torch.randn(8, generator=g) - 0.5
         check.close("equals fewshot_lib.losses.discriminator_hinge_loss", hinge_loss_by_hand(real, fake),
@@ -33,8 +34,10 @@ def check_adversarial_loss(adversarial_loss_by_hand) -> None:
     """Exercise 5.2: ``adversarial_loss_by_hand(fake_score, real_features, fake_features, fm_weight) → L_ADV``."""
     with Check("check_adversarial_loss",
                "L_ADV = −mean D(x̂) + w · Σ_j mean |D_j(x) − D_j(x̂)|, real features detached",
-               hint="-fake_score.mean() + fm_weight * sum((r.detach() - f).abs().mean() for r, f in "
-                    "zip(real_features, fake_features))") as check:
+               hint="the generator wants D's score of the fake high (so its loss falls as the score rises), plus "
+                    "fm_weight "
+                    "times one L1 distance per layer between real and fake features, with the real side held "
+                    "fixed") as check:
         g = seeded_rng(0)
         score = torch.randn(4, generator=g).requires_grad_()
         real, fake = _features(g, requires_grad=True), _features(g, requires_grad=True)
@@ -54,8 +57,9 @@ def check_adversarial_loss(adversarial_loss_by_hand) -> None:
 def check_embedding_match(embedding_match_by_hand) -> None:
     """Exercise 5.3: ``embedding_match_by_hand(e (B, K, N), W_i (B, N)) → L_MCH``."""
     with Check("check_embedding_match", "L_MCH = (1/K) Σ_k ‖W_i − e_k‖₁, averaged over the batch",
-               hint="(W_i[:, None] - e).abs().sum(dim=-1).mean(): ‖·‖₁ sums over the N coordinates, "
-                    "the mean runs over B and K") as check:
+               hint="‖W_i − e_k‖₁ sums the absolute differences over the N coordinates; then average over the B "
+                    "episodes "
+                    "and their K frames (each episode compares its own W_i with its own K embeddings)") as check:
         g = seeded_rng(0)
         e, W_i = torch.randn(2, 8, 16, generator=g).requires_grad_(), torch.randn(2, 16, generator=g).requires_grad_()
         loss = embedding_match_by_hand(e, W_i)

@@ -186,7 +186,8 @@ def add_identity_leak_command(subcommands) -> None:
                     "errors of raw and adapted landmarks. Landmarks only: no checkpoint is involved.")
     p.add_argument("--pairs", type=at_least_int(1), default=10, help="pairs of held-out people (default: 10)")
     p.add_argument("--frames", type=at_least_int(2), default=48, help="driving frames per pair (default: 48)")
-    p.add_argument("--shots", type=at_least_int(1), default=8, help="the source's frames a person model keeps (default: 8)")
+    p.add_argument("--shots", type=at_least_int(1), default=8,
+                   help="the source's frames a person model keeps (default: 8)")
     p.add_argument("--size", type=at_least_int(16), default=64, help="frame size in pixels (default: 64)")
     p.add_argument("--json", default=None, help="also write the per-pair numbers here")
     p.add_argument("--overwrite", action="store_true", help="replace the --json file if it exists")

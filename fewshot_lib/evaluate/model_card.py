@@ -164,8 +164,10 @@ def add_model_card_command(subcommands) -> None:
     p.add_argument("--targets", type=at_least_int(1), default=4, help="target frames per held-out video (default: 4)")
     p.add_argument("--k", type=at_least_int(1), default=8, help="reference frames per target (default: 8)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--videos", type=at_least_int(1), default=None, help="only the first N held-out videos (default: all 80)")
-    p.add_argument("--finetune-epochs", type=at_least_int(0), default=0, help="also fine-tune on the K references (0: no)")
+    p.add_argument("--videos", type=at_least_int(1), default=None,
+                   help="only the first N held-out videos (default: all 80)")
+    p.add_argument("--finetune-epochs", type=at_least_int(0), default=0,
+                   help="also fine-tune on the K references (0: no)")
     p.add_argument("--warp", default=None, help="also the warping generator of this checkpoint")
     p.add_argument("--out", default=None, help="write the results as JSON here")
     p.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")

@@ -25,5 +25,5 @@ from .person import PersonModel, PersonModelError
 from .tuner import FinetuneConfig, FineTuner, WarpFineTuner, embed_person, finetune
 from .cli import add_finetune_command, cli_overrides
 
-__all__ = ["FineTuner", "FinetuneConfig", "PersonModel", "PersonModelError", "Shots", "WarpFineTuner", "add_finetune_command",
-           "cli_overrides", "embed_person", "finetune", "resize_landmarks"]
+__all__ = ["FineTuner", "FinetuneConfig", "PersonModel", "PersonModelError", "Shots", "WarpFineTuner",
+           "add_finetune_command", "cli_overrides", "embed_person", "finetune", "resize_landmarks"]

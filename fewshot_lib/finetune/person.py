@@ -112,7 +112,8 @@ class PersonModel(nn.Module):
             model = cls(generator, tensors["psi"], tensors["landmarks"].numpy(), json.loads(metadata["info"]))
         except (KeyError, TypeError, ValueError, RuntimeError) as error:      # damaged metadata or tensors
             raise PersonModelError(f"{path}: a damaged person model ({type(error).__name__}: "
-                                   f"{str(error).splitlines()[0][:200]}); make it again with `fewshot finetune`") from error
+                                   f"{str(error).splitlines()[0][:200]}); make it again with `fewshot "
+                                    f"finetune`") from error
         if not all(torch.isfinite(value).all() for value in model.state_dict().values() if value.is_floating_point()):
             raise PersonModelError(f"{path}: holds NaN or infinite weights; make it again with `fewshot finetune`")
         return model.to(device)

@@ -445,7 +445,8 @@ def resume_or_start(model_cfg: ModelConfig, train_cfg: TrainConfig, dataset, out
     earlier = [path for path in (checkpoint, log_file) if path.exists()]
     if not resume and earlier and not overwrite:
         raise OutputExistsError(f"{out_dir} holds an earlier run ({', '.join(p.name for p in earlier)}): pass "
-                                "--resume to continue it, --overwrite to start again from step 0, or choose another --out")
+                                "--resume to continue it, --overwrite to start again from step 0, or choose another "
+                                "--out")
     if resume and not checkpoint.exists():
         raise CheckpointError(f"{checkpoint}: nothing to resume; drop --resume to start a new run")
     trainer = MetaTrainer(model_cfg, train_cfg, dataset, out_dir, device, log, dist)

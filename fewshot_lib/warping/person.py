@@ -116,7 +116,8 @@ class WarpPerson(nn.Module):
 
         path = Path(path)
         if not path.is_file():
-            raise WarpPersonError(f"{path}: no such warping person model; make one with `fewshot finetune --model warp`")
+            raise WarpPersonError(f"{path}: no such warping person model; make one with `fewshot finetune --model "
+                                   f"warp`")
         try:
             with safe_open(str(path), framework="pt") as f:
                 metadata = f.metadata() or {}
