@@ -123,7 +123,7 @@ def test_person_model_round_trips_and_drives_identically(tmp_path):
 
 
 def test_person_model_file_errors(tmp_path):
-    with pytest.raises(PersonModelError, match="no such person model"):
+    with pytest.raises(PersonModelError, match="no such file; make it again with `fewshot finetune`"):
         PersonModel.load(tmp_path / "missing.safetensors")
     (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file at all")
     with pytest.raises(PersonModelError, match="not a readable safetensors"):

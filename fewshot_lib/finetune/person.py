@@ -11,10 +11,10 @@ from torch import nn
 
 from ..errors import FewshotError
 from .. import __version__
-from ..atomic import atomic_write
 from ..data import to_tensor
 from ..landmarks import draw_sketches
 from ..models import Generator, ModelConfig
+from ..safetensors_file import check_finite, damaged, read_safetensors, write_safetensors
 
 
 PERSON_FORMAT = "fewshot_lib person model"
@@ -76,32 +76,17 @@ class PersonModel(nn.Module):
     # ------------------------------------------------------------------ safetensors file
     def save(self, path: str | Path) -> Path:
         """Write the model as one safetensors file, atomically; returns ``path``."""
-        from safetensors.torch import save
-
-        tensors = {f"generator.{k}": v.detach().cpu().contiguous() for k, v in self.generator.state_dict().items()}
-        tensors["psi"] = self.psi.detach().cpu().contiguous()
-        tensors["landmarks"] = torch.from_numpy(self.landmarks.copy())
+        tensors = {f"generator.{k}": v for k, v in self.generator.state_dict().items()}
+        tensors["psi"], tensors["landmarks"] = self.psi, torch.from_numpy(self.landmarks.copy())
         metadata = {"format": PERSON_FORMAT, "format_version": PERSON_FORMAT_VERSION, "fewshot_lib": __version__,
                     "model_config": json.dumps(self.cfg.to_dict()), "info": json.dumps(self.info)}
-        with atomic_write(path) as f:
-            f.write(save(tensors, metadata=metadata))
-        return Path(path)
+        return write_safetensors(path, tensors, metadata)
 
     @classmethod
     def load(cls, path: str | Path, device: torch.device | str = "cpu") -> "PersonModel":
         """Read a file written by :meth:`save` (safetensors: loading runs no code from the file)."""
-        from safetensors import SafetensorError, safe_open
-
-        path = Path(path)
-        if not path.is_file():
-            raise PersonModelError(f"{path}: no such person model; make one with `fewshot finetune`")
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                metadata = f.metadata() or {}
-                tensors = {key: f.get_tensor(key) for key in f.keys()}
-        except (SafetensorError, ValueError, OSError) as error:
-            raise PersonModelError(f"{path}: not a readable safetensors file ({error}); was it written by "
-                                   "PersonModel.save or `fewshot finetune`?") from error
+        remedy = "make it again with `fewshot finetune`"
+        metadata, tensors = read_safetensors(path, PersonModelError, remedy)
         if metadata.get("format") != PERSON_FORMAT or not {"psi", "landmarks"} <= set(tensors):
             raise PersonModelError(f"{path}: a safetensors file, but not a fewshot_lib person model "
                                    f"(format={metadata.get('format')!r})")
@@ -110,12 +95,9 @@ class PersonModel(nn.Module):
             prefix = "generator."
             generator.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
             model = cls(generator, tensors["psi"], tensors["landmarks"].numpy(), json.loads(metadata["info"]))
-        except (KeyError, TypeError, ValueError, RuntimeError) as error:      # damaged metadata or tensors
-            raise PersonModelError(f"{path}: a damaged person model ({type(error).__name__}: "
-                                   f"{str(error).splitlines()[0][:200]}); make it again with `fewshot "
-                                    f"finetune`") from error
-        if not all(torch.isfinite(value).all() for value in model.state_dict().values() if value.is_floating_point()):
-            raise PersonModelError(f"{path}: holds NaN or infinite weights; make it again with `fewshot finetune`")
+        except (KeyError, TypeError, ValueError, RuntimeError) as problem:      # damaged metadata or tensors
+            raise damaged(path, PersonModelError, problem, remedy) from problem
+        check_finite(model, path, PersonModelError, remedy)
         return model.to(device)
 
     def __repr__(self) -> str:

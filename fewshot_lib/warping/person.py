@@ -22,8 +22,8 @@ from torch import nn
 
 from ..errors import FewshotError
 from .. import __version__
-from ..atomic import atomic_write
 from ..models import Generator, ModelConfig
+from ..safetensors_file import check_finite, damaged, read_safetensors, write_safetensors
 from .generator import FlowNetwork, WarpConfig, compose_high_res, warp_and_blend
 
 WARP_PERSON_FORMAT = "fewshot_lib warping person model"
@@ -99,31 +99,16 @@ class WarpPerson(nn.Module):
     # ------------------------------------------------------------------ safetensors file
     def save(self, path: str | Path) -> Path:
         """Write the model as one safetensors file, atomically; returns ``path``."""
-        from safetensors.torch import save
-
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         metadata = {"format": WARP_PERSON_FORMAT, "format_version": WARP_PERSON_FORMAT_VERSION,
                     "fewshot_lib": __version__, "model_config": json.dumps(self.cfg.to_dict()),
                     "warp_config": json.dumps(self.warp_cfg.to_dict()), "info": json.dumps(self.info)}
-        with atomic_write(path) as f:
-            f.write(save(tensors, metadata=metadata))
-        return Path(path)
+        return write_safetensors(path, self.state_dict(), metadata)
 
     @classmethod
     def load(cls, path: str | Path, device: torch.device | str = "cpu") -> "WarpPerson":
         """Read a file written by :meth:`save` (safetensors: loading runs no code from the file)."""
-        from safetensors import SafetensorError, safe_open
-
-        path = Path(path)
-        if not path.is_file():
-            raise WarpPersonError(f"{path}: no such warping person model; make one with `fewshot finetune --model "
-                                   f"warp`")
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                metadata = f.metadata() or {}
-                tensors = {key: f.get_tensor(key) for key in f.keys()}
-        except (SafetensorError, ValueError, OSError) as error:
-            raise WarpPersonError(f"{path}: not a readable safetensors file ({error})") from error
+        remedy = "make it again with `fewshot finetune --model warp`"
+        metadata, tensors = read_safetensors(path, WarpPersonError, remedy)
         if metadata.get("format") != WARP_PERSON_FORMAT:
             raise WarpPersonError(f"{path}: a safetensors file, but not a fewshot_lib warping person model "
                                   f"(format={metadata.get('format')!r})")
@@ -133,12 +118,9 @@ class WarpPerson(nn.Module):
             model = cls(FlowNetwork(warp_cfg), tensors["log_beta"], generator, tensors["psi"], tensors["frames"],
                         tensors["sketches"], tensors["reference_landmarks"], warp_cfg, json.loads(metadata["info"]))
             model.load_state_dict(tensors)
-        except (KeyError, TypeError, ValueError, RuntimeError) as error:      # damaged metadata or tensors
-            raise WarpPersonError(f"{path}: a damaged warping person model ({type(error).__name__}: "
-                                  f"{str(error).splitlines()[0][:200]}); make it again with "
-                                  "`fewshot finetune --model warp`") from error
-        if not all(torch.isfinite(value).all() for value in model.state_dict().values() if value.is_floating_point()):
-            raise WarpPersonError(f"{path}: holds NaN or infinite weights; make it again")
+        except (KeyError, TypeError, ValueError, RuntimeError) as problem:      # damaged metadata or tensors
+            raise damaged(path, WarpPersonError, problem, remedy) from problem
+        check_finite(model, path, WarpPersonError, remedy)
         return model.to(device)
 
     def __repr__(self) -> str:
