@@ -44,12 +44,12 @@ What is where (each module one concept; every public name is also importable fro
 from .driver import SMOOTH, SWEEP_FRAMES, SYNTHETIC_FRAMES, Driver, sweep_motion
 from .methods import METHODS, MIN_OPENING, Method, MethodOptions, PaperMethod, TPSMethod, WarpMethod
 from .motion import OPENINGS, drive_landmarks, keep_open, nearest_reference, normalise_shape, openings
-from .pipeline import (DEFAULT_FPS, DEFAULT_METHOD, KNOWN_ERRORS, LAYOUTS, MIN_SIZE, Animation, add_animate_command,
+from .pipeline import (DEFAULT_FPS, DEFAULT_METHOD, LAYOUTS, MIN_SIZE, Animation, add_animate_command,
                        animate, animate_frames, check_output, prepare_animation)
 from .source import AnimateError, Source
 
 __all__ = [
-    "DEFAULT_FPS", "DEFAULT_METHOD", "KNOWN_ERRORS", "LAYOUTS", "METHODS", "MIN_OPENING", "MIN_SIZE", "OPENINGS",
+    "DEFAULT_FPS", "DEFAULT_METHOD", "LAYOUTS", "METHODS", "MIN_OPENING", "MIN_SIZE", "OPENINGS",
     "SMOOTH", "SWEEP_FRAMES", "SYNTHETIC_FRAMES", "AnimateError", "Animation", "Driver", "Method", "MethodOptions",
     "PaperMethod", "Source", "TPSMethod", "WarpMethod", "add_animate_command", "animate", "animate_frames",
     "check_output", "drive_landmarks", "keep_open", "nearest_reference", "normalise_shape", "openings",

@@ -9,7 +9,6 @@ import argparse
 import math
 import os
 import secrets
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +17,9 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from ..landmarks import BACKENDS, BackendUnavailableError, NoFaceError, draw_sketch
-from ..video import SUFFIXES, VideoExportError, VideoWriter, side_by_side
+from ..errors import output_path
+from ..landmarks import BACKENDS, draw_sketch
+from ..video import SUFFIXES, VideoWriter, side_by_side
 from .driver import SWEEP_FRAMES, Driver, _check_video
 from .methods import METHODS, Method, MethodOptions
 from .motion import drive_landmarks, nearest_reference
@@ -115,15 +115,12 @@ class Animation:
 
 
 def check_output(out: str | Path, overwrite: bool = False) -> Path:
-    """``out`` as a Path if a video can be written there, else an :class:`AnimateError` saying why."""
+    """``out`` as a Path if a video can be written there: an :class:`AnimateError` for a wrong suffix, else
+    :func:`~fewshot_lib.errors.output_path`'s errors (a folder, an existing file unasked, an unwritable place)."""
     out = Path(out)
     if out.suffix.lower() not in SUFFIXES:
         raise AnimateError(f"{out}: choose a file name ending in .mp4 (H.264) or .gif")
-    if out.is_dir():
-        raise AnimateError(f"{out}: is a folder; give the video's file name")
-    if out.exists() and not overwrite:
-        raise AnimateError(f"{out} already exists; choose another name, or pass overwrite=True (--overwrite)")
-    return out
+    return output_path(out, overwrite)             # not a folder, not an existing file unasked, writable
 
 
 def _check_file(path, what: str) -> None:
@@ -239,9 +236,6 @@ def animate(photo=None, drive=None, *, out: str | Path, overwrite: bool = False,
 
 
 # --------------------------------------------------------------------------------- command line
-KNOWN_ERRORS = (AnimateError, NoFaceError, VideoExportError, BackendUnavailableError)
-
-
 def add_animate_command(subcommands) -> None:
     p = subcommands.add_parser(
         "animate", help="turn a photo into a talking-head video",
@@ -278,21 +272,15 @@ def add_animate_command(subcommands) -> None:
 
 
 def _run_animate(args: argparse.Namespace) -> int:
-    from ..train.checkpoint import CheckpointError
-
-    start = time.perf_counter()
-    try:
-        check_output(args.out, args.overwrite)
-        animation = prepare_animation(
-            args.photo, args.drive, frames=args.frames, method=args.method, raw=args.raw, size=args.size,
-            layout="side-by-side" if args.side_by_side else "result", fps=args.fps, frames_limit=args.frames_limit,
-            finetune_epochs=args.finetune_epochs, checkpoint=args.checkpoint, backend=args.backend,
-            device=args.device)
-        path = animation.write(args.out, args.overwrite, max(1, args.batch_size))
-        quality = animation.measure(max(1, args.batch_size)) if args.measure else None
-    except (*KNOWN_ERRORS, CheckpointError) as error:
-        print(f"fewshot animate: {error}", file=sys.stderr)
-        return 1
+    start = time.perf_counter()                    # known errors: one line, printed by fewshot_lib.cli
+    check_output(args.out, args.overwrite)
+    animation = prepare_animation(
+        args.photo, args.drive, frames=args.frames, method=args.method, raw=args.raw, size=args.size,
+        layout="side-by-side" if args.side_by_side else "result", fps=args.fps, frames_limit=args.frames_limit,
+        finetune_epochs=args.finetune_epochs, checkpoint=args.checkpoint, backend=args.backend,
+        device=args.device)
+    path = animation.write(args.out, args.overwrite, max(1, args.batch_size))
+    quality = animation.measure(max(1, args.batch_size)) if args.measure else None
     seconds = time.perf_counter() - start
     height, width = animation.frame_shape
     for note in animation.notes:
