@@ -10,7 +10,8 @@ the encoder, so a video of any length never sits in memory:
 Every file says in its own container metadata that it is synthetic (:data:`PROVENANCE`): the
 mp4's ``comment``, ``title`` and ``description`` tags; a GIF89a comment block right after the
 GIF's header. Anyone who finds the file later can check (:func:`read_metadata`) that it is not
-a recording of a real person.
+a recording of a real person. Metadata is stripped by any re-encode, so every frame also carries
+an invisible watermark, and an mp4 a signed C2PA manifest (:mod:`fewshot_lib.provenance`, notebook 11).
 :func:`side_by_side` builds the layouts (driver | sketch | result). Introduced in notebook 09.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ import cv2
 import numpy as np
 
 from .errors import FewshotError
+from .provenance import Payload, embed, model_code, sign
 from . import __version__
 
 SUFFIXES = (".mp4", ".gif")
@@ -87,14 +89,17 @@ class VideoWriter:
     Both formats go through ffmpeg (from ``imageio-ffmpeg``), which encodes each frame as it
     arrives: the mp4 as H.264; the GIF with its own 256-colour palette per frame. The size is
     fixed by the first frame (an mp4 with an odd side gets one black row or column: H.264 needs
-    even sides). ``quality``: 0-10 for the mp4.
+    even sides). ``quality``: 0-10 for the mp4. Every frame is watermarked as it arrives (its size
+    unchanged), and a finished mp4 is signed (C2PA); ``model``: the model file that made the frames
+    (16 bits of its hash go in the mark, its name in the manifest).
 
     ffmpeg writes to a hidden temporary file beside ``path`` (``.NAME.PID.partial.mp4``), which is marked,
     then renamed to ``path`` by :meth:`close`: a file at ``path`` is only ever a finished, marked video,
     and a writer that fails (or a process killed half-way) never touches what was at ``path`` before.
     """
 
-    def __init__(self, path: str | Path, fps: float = 8.0, comment: str = PROVENANCE, quality: float = 8.0):
+    def __init__(self, path: str | Path, fps: float = 8.0, comment: str = PROVENANCE, quality: float = 8.0,
+                 model: str | Path | None = None):
         self.path = Path(path)
         self.kind = self.path.suffix.lower()
         if self.kind not in SUFFIXES:
@@ -102,6 +107,7 @@ class VideoWriter:
         if fps <= 0:
             raise VideoExportError(f"fps={fps}: frames per second must be positive")
         self.fps, self.comment, self.quality = fps, comment, quality
+        self.payload, self.model = Payload(model=model_code(model)), model and Path(model).name
         self.size: tuple[int, int] | None = None          # (H, W) of the first frame
         self.frames_written = 0
         self._encoder = None
@@ -119,7 +125,7 @@ class VideoWriter:
         if frame.shape[:2] != self.size:
             raise VideoExportError(f"frame {self.frames_written} is {frame.shape[1]}×{frame.shape[0]}, the video "
                                    f"{self.size[1]}×{self.size[0]}: every frame must have the first one's size")
-        self._encoder.send(np.ascontiguousarray(self._pad(frame)))
+        self._encoder.send(np.ascontiguousarray(embed(self._pad(frame), self.payload)))   # the mark in the pixels
         self.frames_written += 1
 
     def _pad(self, frame: np.ndarray) -> np.ndarray:
@@ -154,6 +160,8 @@ class VideoWriter:
             self._encoder = None
             if self.kind == ".gif":                       # ffmpeg's GIF muxer writes no comments: add ours
                 _insert_gif_comment(self.partial, self.comment)
+            else:                                         # a signed C2PA manifest (GIF has none)
+                sign(self.partial, self.model, title=self.path.name)
             os.replace(self.partial, self.path)           # only a finished, marked video gets the name
         return self.path
 

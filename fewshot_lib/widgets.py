@@ -22,6 +22,7 @@ import numpy as np
 from .data.synthetic.geometry import Expression, Pose
 from .data.synthetic.motion import PITCH_LIMIT, ROLL_LIMIT, YAW_LIMIT
 from .finetune import PersonModel
+from .provenance import embed
 from .puppeteer import drive, neutral_frame, posed_landmarks
 
 SLIDERS = {                      # name: (minimum, maximum, step) — the synthetic heads' own ranges
@@ -102,7 +103,7 @@ class PuppetWidget:
         start = time.perf_counter()
         out = next(drive(self.person, landmarks[None], batch_size=1))
         self.sketch_image.value = png(out["sketch"], self.display_size)
-        self.frame_image.value = png(out["result"], self.display_size)
+        self.frame_image.value = png(embed(out["result"]), self.display_size)     # a saved snapshot is marked
         self.seconds.append(time.perf_counter() - start)
         self.status.value = f"{self.frames_per_second:.1f} frames per second (sketch + generator + PNG)"
         self.last = out

@@ -226,6 +226,25 @@ def tps_grid(c, w, a, size, centres=True, affine=True):
     return f.reshape(size, size, 2)
 
 
+def dct_matrix(n, scale_row_0=True, frequency=2):
+    """The DCT-II matrix by hand, or a plausible mistake."""
+    k, x = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    D = np.sqrt(2 / n) * np.cos(np.pi * (2 * x + 1) * k / (frequency * n))
+    if scale_row_0:
+        D[0] /= np.sqrt(2)
+    return D
+
+
+def dither_embed(d, bits, t, step, shift=0.5, rounding=np.round):
+    offset = (t + bits * shift) * step
+    return rounding((d - offset) / step) * step + offset
+
+
+def dither_read(d, t, step, dither=True):
+    fraction = (d / step - (t if dither else 0)) % 1
+    return ((fraction > 0.25) & (fraction < 0.75)).astype(int)
+
+
 WRONG = {
     "check_sketch_strokes": {"eyes and lips left open": strokes_unclosed, "colours in BGR": strokes_bgr},
     "check_distance_to_polyline": {"t not clipped": distance_unclipped, "nearest vertex only": distance_to_vertices},
@@ -293,6 +312,15 @@ WRONG = {
                        "rows and columns transposed": lambda c, w, a, n: tps_grid(c, w, a, n).transpose(0, 1),
                        "pixel corners, not centres": lambda c, w, a, n: tps_grid(c, w, a, n, centres=False),
                        "affine part forgotten": lambda c, w, a, n: tps_grid(c, w, a, n, affine=False)},
+    "check_dct_matrix": {"α₀ = α_k (row 0 too long)": lambda n: dct_matrix(n, scale_row_0=False),
+                         "k and x swapped (Dᵀ)": lambda n: dct_matrix(n).T,
+                         "π (2x + 1) k / n (twice the frequency)": lambda n: dct_matrix(n, frequency=1)},
+    "check_dither_modulation": {"lattices not interleaved (b·Δ)": lambda *a: dither_embed(*a, shift=1.0),
+                                "floor, not the nearest point": lambda *a: dither_embed(*a, rounding=np.floor),
+                                "dither forgotten": lambda d, b, t, s: dither_embed(d, b, 0 * t, s)},
+    "check_dither_reading": {"dither forgotten": lambda d, t, s: dither_read(d, t, s, dither=False),
+                             "bits inverted": lambda d, t, s: 1 - dither_read(d, t, s),
+                             "the sign of d": lambda d, t, s: (d > 0).astype(int)},
 }
 CASES = [(name, label, fn) for name, wrong in WRONG.items() for label, fn in wrong.items()]
 

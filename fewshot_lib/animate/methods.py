@@ -39,7 +39,8 @@ class Method:
 
     A method is made once per animation, ``Method(source, options)``, then asked for frames:
     ``render(landmarks)``: float ``(B, 68, 2)`` pixels of the source's R × R crop → uint8
-    ``(B, R, R, 3)``. Register a new one in :data:`METHODS` under its ``name``.
+    ``(B, R, R, 3)``. Register a new one in :data:`METHODS` under its ``name``. ``model_file``: the
+    checkpoint that draws (its hash goes into the videos' watermark, notebook 11), None for a method without one.
     """
 
     name = "method"
@@ -47,6 +48,7 @@ class Method:
 
     def __init__(self, source: Source, options: MethodOptions = MethodOptions()):
         self.source, self.options = source, options
+        self.model_file: Path | None = None
 
     def render(self, landmarks: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -109,7 +111,7 @@ class PaperMethod(Method):
         from ..pretrained import pretrained_checkpoint
         from ..train.networks import load_networks
 
-        checkpoint = options.checkpoint or pretrained_checkpoint()
+        checkpoint = self.model_file = Path(options.checkpoint or pretrained_checkpoint())
         model_cfg, E, G, D = load_networks(checkpoint, options.device)
         shots = Shots.from_images(source.crops, source.landmarks, model_cfg.image_size)
         cfg = FinetuneConfig.from_checkpoint(checkpoint, epochs=options.finetune_epochs)
@@ -146,7 +148,7 @@ class WarpMethod(Method):
         from ..pretrained import pretrained_checkpoint
         from ..train.networks import load_warping_generator
 
-        checkpoint = options.checkpoint or pretrained_checkpoint("warp_cpu64")
+        checkpoint = self.model_file = Path(options.checkpoint or pretrained_checkpoint("warp_cpu64"))
         model_cfg, warper, D = load_warping_generator(checkpoint, options.device)
         shots = Shots.from_images(source.crops, source.landmarks, model_cfg.image_size)
         cfg = FinetuneConfig.from_checkpoint(checkpoint, epochs=options.finetune_epochs)

@@ -104,7 +104,7 @@ class Animation:
         out = check_output(out, overwrite)
         tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp{out.suffix}")
         try:
-            with VideoWriter(tmp, self.fps) as video:
+            with VideoWriter(tmp, self.fps, model=self.method.model_file) as video:
                 for frame in self.frames(batch_size, progress):
                     video.write(frame)
             os.replace(tmp, out)

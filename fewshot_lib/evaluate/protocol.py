@@ -31,6 +31,7 @@ from ..flags import at_least_int
 from ..data import SyntheticConfig, SyntheticVideo, synthetic_split
 from ..finetune import FinetuneConfig, Shots, cli_overrides, finetune
 from ..losses import LossWeights, build_content_loss
+from ..provenance import save_figure
 from ..models import Discriminator, Embedder, Generator
 from ..viz import to_image
 from .baselines import mean_frame, nearest_pose_frames
@@ -290,7 +291,7 @@ def _run_evaluate(args) -> int:
     (out / "results.json").write_text(json.dumps({"settings": settings, "rows": rows, "summary": summary}, indent=2))
     table = format_table(summary)
     (out / "table.md").write_text(table + "\n")
-    plot_summary(summary).savefig(out / "results.png", dpi=100)
+    save_figure(plot_summary(summary), out / "results.png", dpi=100)     # marked and signed, like every image
     checks = quality_bar(rows)
     print(table + "\n\n" + "\n".join(f"{verdict} {name}" for name, verdict in checks.items())
           + f"\n\nresults.json, table.md, results.png: {out}")

@@ -324,15 +324,16 @@ class MetaTrainer:
     def save_figures(self) -> None:
         import matplotlib.pyplot as plt
 
+        from ..provenance import save_figure
         from ..viz import plot_losses, sample_grid
 
         samples = self.out_dir / "samples"
         samples.mkdir(exist_ok=True)
-        sample_grid(self.generate(self.preview_batch())).savefig(samples / f"step_{self.step:06d}.png", dpi=80)
+        save_figure(sample_grid(self.generate(self.preview_batch())), samples / f"step_{self.step:06d}.png", dpi=80)
         log = self.out_dir / LOG
         if log.exists():
-            plot_losses([json.loads(line) for line in log.read_text().splitlines()]).savefig(
-                self.out_dir / "losses.png", dpi=80)
+            save_figure(plot_losses([json.loads(line) for line in log.read_text().splitlines()]),
+                        self.out_dir / "losses.png", dpi=80)
         plt.close("all")
 
     def preview_batch(self, size: int = 6) -> dict[str, torch.Tensor]:
