@@ -32,6 +32,9 @@ COMMANDS = [
     "fewshot_lib.bench:add_bench_command",
     "fewshot_lib.assignments:add_student_command",
     "fewshot_lib.animate:add_animate_command",
+    "fewshot_lib.site.cli:add_site_command",
+    "fewshot_lib.provenance.verify:add_verify_command",
+    "fewshot_lib.detector:add_detect_command", "fewshot_lib.detector:add_detector_train_command",
 ]
 
 

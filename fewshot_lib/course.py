@@ -38,12 +38,14 @@ def course_notebooks(folder: str | Path) -> list[Path]:
 
 
 def run_course(notebooks_dir: str | Path, out_dir: str | Path, smoke: bool = False,
-               only: list[str] | None = None, timeout: int | None = None) -> list[Path]:
+               only: list[str] | None = None, timeout: int | None = None,
+               site: str | Path | None = None) -> list[Path]:
     """Execute each notebook into ``out_dir``; their own outputs go to ``out_dir/runs``.
 
     ``smoke`` runs the tiny smoke mode instead of the real course; ``only`` keeps the
     notebooks whose file name starts with one of its prefixes (e.g. ``["00", "03"]``).
-    Returns the executed notebooks' paths. Stops at the first notebook that fails.
+    Returns the executed notebooks' paths. Stops at the first notebook that fails. With ``site`` (a folder),
+    ends by rendering them into a static website there (:func:`fewshot_lib.site.build_site`).
     """
     try:
         import papermill
@@ -51,7 +53,11 @@ def run_course(notebooks_dir: str | Path, out_dir: str | Path, smoke: bool = Fal
         raise MissingFileError("fewshot course runs the notebooks with papermill, which is not installed: "
                                "pip install 'fewshot_lib[course]' (JupyterLab and papermill)") from None
 
+    from .site.build import build_site, check_output        # the site renders what this module runs: imported here
+
     notebooks_dir, out_dir = Path(notebooks_dir).resolve(), Path(out_dir).resolve()
+    if site is not None:
+        check_output(Path(site), overwrite=True, flag="--site")   # an earlier site is replaced, nothing else
     notebooks = [p for p in course_notebooks(notebooks_dir) if not only or p.name.startswith(tuple(only))]
     out_dir.mkdir(parents=True, exist_ok=True)                # only once there is something to run
     # The kernels inherit these: the library's config reads them (see fewshot_lib.config).
@@ -67,6 +73,8 @@ def run_course(notebooks_dir: str | Path, out_dir: str | Path, smoke: bool = Fal
         print(f"  {notebook.name} done in {time.perf_counter() - start:.0f} s", flush=True)
         executed.append(out_dir / notebook.name)
     print(f"\nExecuted notebooks: {out_dir}\nTheir outputs (models, figures, videos): {out_dir / 'runs'}")
+    if site is not None:                     # the executed course as a website (its home page: the README's map)
+        build_site(out_dir, site, notebooks_dir.parent / "README.md", overwrite=True)
     return executed
 
 
@@ -77,4 +85,6 @@ def add_course_command(subcommands) -> None:
     p.add_argument("--smoke", action="store_true", help="tiny smoke mode instead of the real course")
     p.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks, e.g. --only 00 03")
     p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
-    p.set_defaults(run=lambda a: run_course(a.notebooks, a.out, a.smoke, a.only, a.timeout) and 0)
+    p.add_argument("--site", default="build/site", help="render the executed notebooks into a website here "
+                                                       "(default: build/site; fewshot site rebuilds it)")
+    p.set_defaults(run=lambda a: run_course(a.notebooks, a.out, a.smoke, a.only, a.timeout, a.site) and 0)
