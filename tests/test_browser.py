@@ -119,21 +119,29 @@ def jupyterlab(tmp_path):
         log.close()
 
 
-@pytest.fixture
-def browser():
+def headless_chromium(*flags: str, logging: bool = False):
+    """Debian's Chromium, headless, driven by selenium (``flags`` added to the usual ones; ``logging``: record the
+    console and every network event). The caller quits it. Fails the test if chromedriver or selenium is missing."""
     if CHROMEDRIVER is None:
         pytest.fail("Chromium is installed but chromedriver is not: apt-get install -y chromium-driver")
     if importlib.util.find_spec("selenium") is None:
-        pytest.fail('the browser test needs selenium: pip install -e ".[test]"')
+        pytest.fail('the browser tests need selenium: pip install -e ".[test]"')
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--window-size=1400,1000"):
+                 "--window-size=1400,1000", *flags):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    if logging:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+@pytest.fixture
+def browser():
+    driver = headless_chromium()
     try:
         yield driver
     finally:
