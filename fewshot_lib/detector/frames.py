@@ -34,7 +34,7 @@ PHOTOS = {"train": "grace_hopper", "heldout": "astronaut"}
 class FramesConfig:
     """How many frames each split has: ``people`` videos, ``targets`` real and fake frames from each."""
 
-    people: int = field(default=48, metadata=at_least(1))           # training people (one video each)
+    people: int = field(default=96, metadata=at_least(1))           # training people (one video each)
     heldout_people: int = field(default=20, metadata=at_least(1))   # held-out people for testing
     targets: int = field(default=8, metadata=at_least(1))           # frames forged per video (T)
     references: int = field(default=4, metadata=at_least(1))        # frames each forgery is made from (K)
