@@ -5,15 +5,13 @@ import cv2
 import numpy as np
 
 from ..provenance.watermark import dct_matrix, dither_modulate, dither_votes
-from .check import Check
+from .check import Check, as_float64
 
 
 def _as_array(x) -> np.ndarray | None:
-    """A float64 numpy copy of an array-like, or None if it is not one."""
-    try:
-        return np.array(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
+    """:func:`~.check.as_float64` as a numpy array (None for anything that is not an array or a number)."""
+    value = as_float64(x)
+    return None if value is None else value.numpy()
 
 
 def check_dct_matrix(dct_matrix_by_hand) -> None:

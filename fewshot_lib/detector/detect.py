@@ -13,11 +13,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..video import IMAGE_SUFFIXES
+from ..video import read_frames as decode_frames
 from .frames import SIZE
 from .model import DetectorError, FakeDetector
 from .train import predict
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".gif", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 LIMITS = ("Limits: a small CNN trained on this course's 64x64 synthetic people against three generators (the "
           "paper's model, TPS warping, the warping generator). On other generators, real photos of people, or "
@@ -58,17 +59,11 @@ def check_input(path: str | Path) -> Path:
 
 def read_frames(path: Path, max_frames: int) -> np.ndarray:
     """The first ``max_frames`` frames of an image (one) or a video, squared to 64²: uint8 ``(N, 64, 64, 3)``."""
-    from PIL import Image, UnidentifiedImageError
-
-    from ..video import read_video
+    from PIL import UnidentifiedImageError
 
     is_image = path.suffix.lower() in IMAGE_SUFFIXES
     try:
-        if is_image:
-            with Image.open(path) as image:
-                frames = [np.asarray(image.convert("RGB"))]
-        else:
-            frames = list(islice(read_video(path), max_frames))
+        frames = list(islice(decode_frames(path), max_frames))
     except (UnidentifiedImageError, OSError, RuntimeError, ValueError) as problem:
         lines = str(problem).strip().splitlines()
         why = lines[-1][:200] if lines else type(problem).__name__          # ffmpeg's last line says why

@@ -14,16 +14,13 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
-
-import numpy as np
 
 from ..errors import FewshotError, MissingFileError
+from ..video import IMAGE_SUFFIXES, SUFFIXES, read_frames
 from .manifest import ManifestStatus, read_manifest
 from .watermark import Reading, read
 
-IMAGES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
-VIDEOS = (".mp4", ".gif")
+IMAGES, VIDEOS = IMAGE_SUFFIXES, SUFFIXES              # what verify reads: stills, and the videos the library writes
 MARKED, UNMARKED, TAMPERED = 0, 1, 2                    # the exit statuses
 
 
@@ -59,19 +56,6 @@ class Verification:
                 f"  metadata:  {self.metadata or 'none'}\n  verdict:   {self.verdict()}")
 
 
-def frames_of(path: Path) -> Iterator[np.ndarray]:
-    """The frames of an image (one) or a video, uint8 ``(H, W, 3)`` RGB, decoded one at a time."""
-    from ..video import read_video
-
-    if path.suffix.lower() in VIDEOS:
-        yield from read_video(path)
-        return
-    from PIL import Image
-
-    with Image.open(path) as image:
-        yield np.asarray(image.convert("RGB"))
-
-
 def verify_file(path: str | Path) -> Verification:
     """Read the watermark, the manifest and the metadata of one image or video."""
     from ..video import read_metadata
@@ -83,7 +67,7 @@ def verify_file(path: str | Path) -> Verification:
         raise FewshotError(f"{path}: not an image or a video; give {', '.join(IMAGES + VIDEOS)} files")
     manifest = read_manifest(path)
     try:
-        reading, unreadable = read(frames_of(path)), ""
+        reading, unreadable = read(read_frames(path)), ""
         metadata = read_metadata(path).get("comment", "") if path.suffix.lower() in VIDEOS else ""
     except (OSError, ValueError, RuntimeError, StopIteration, subprocess.CalledProcessError) as error:
         if manifest.state != "tampered":                 # nothing at all can be said about this file
