@@ -118,6 +118,23 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path, capsys):
         main(["--debug", "train", "--log-every", "0", "--out", str(tmp_path / "run")])
 
 
+def test_a_command_whose_package_is_missing_says_so_and_the_others_still_work(tmp_path, monkeypatch, capsys):
+    """A GPU machine with torch but not the notebook tools: `fewshot site` names the package, `fewshot train` runs."""
+    from fewshot_lib import cli
+
+    (tmp_path / "needs_missing.py").write_text("import no_such_package_for_fewshot\n\ndef add(subcommands): ...\n")
+    (tmp_path / "broken_inside.py").write_text("import fewshot_lib.no_such_module\n\ndef add(subcommands): ...\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cli, "COMMANDS", {**cli.COMMANDS, "gone": "needs_missing:add"})
+    assert main(["gone", "--any", "argument"]) == 1
+    assert "'no_such_package_for_fewshot'" in capsys.readouterr().err
+    assert main(["train", "--log-every", "0", "--out", str(tmp_path / "run")]) == 1     # parsed: its own error
+    assert "--log-every" in capsys.readouterr().err
+    monkeypatch.setattr(cli, "COMMANDS", {**cli.COMMANDS, "bug": "broken_inside:add"})
+    with pytest.raises(ModuleNotFoundError):                   # a missing module of ours is a bug: not hidden
+        main(["train", "--help"])
+
+
 def test_cli_process_prints_no_traceback_for_a_missing_photo(tmp_path):
     done = subprocess.run([sys.executable, "-m", "fewshot_lib", "finetune", "--photo", str(tmp_path / "no.jpg"),
                            "--out", str(tmp_path / "p.safetensors")], capture_output=True, text=True, timeout=300)

@@ -54,3 +54,25 @@ def test_each_update_moves_only_its_own_networks(tmp_path):
              batch["target"], batch["target_sketch"], {"video_idx": batch["video"]}, d_steps=0)
     assert all(torch.equal(a, b) for a, b in zip(before, gan.D.parameters())), "the E/G update moved D"
     assert all(p.grad is None for p in gan.D.parameters()), "D was not frozen during the E/G update"
+
+
+class NoTruthValue(torch.nn.Module):
+    """D behind a wrapper that, like torch.compile's, raises when truth-tested (it forwards len())."""
+
+    def __init__(self, D):
+        super().__init__()
+        self.D = D
+
+    def forward(self, *args, **kwargs):
+        return self.D(*args, **kwargs)
+
+    def __len__(self):
+        raise TypeError("NoTruthValue does not support len()")
+
+
+def test_the_step_calls_a_wrapped_d_it_cannot_truth_test(tmp_path):
+    """A compiled D (fewshot bench --compile, fewshot train --compile) is used as given, never tested with `or`."""
+    trainer = make(tmp_path)
+    trainer.gan.fast.score = trainer.gan.fast.score_frozen = NoTruthValue(trainer.D)
+    losses = trainer.train_step(next(iter(trainer.loader(1))))
+    assert all(torch.isfinite(value).all() for value in losses.values())

@@ -93,13 +93,19 @@ def _twice(column: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             for key, value in column.items()}
 
 
+
+def given_or(score: Callable | None, D: nn.Module) -> Callable:
+    """``score`` if set, else D itself (tested with ``is None``: a compiled module cannot be truth-tested)."""
+    return D if score is None else score
+
+
 def generator_update(gan: GAN, generate: Generate, x: torch.Tensor, y: torch.Tensor,
                      column: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None]:
     """Step 1: one Adam step of whatever made x̂ on L_CNT + L_ADV (+ L_MCH).
 
     Returns the losses, x̂ and e, all detached.
     """
-    fast, score = gan.fast, gan.fast.score_frozen or gan.D
+    fast, score = gan.fast, given_or(gan.fast.score_frozen, gan.D)
     with fast.autocast():
         x_hat, e = generate()                                                # (B, 3, S, S), (B, K, N) or None
         with frozen(gan.D):                                                  # gradients reach x̂, not D
@@ -125,7 +131,7 @@ def generator_update(gan: GAN, generate: Generate, x: torch.Tensor, y: torch.Ten
 def discriminator_update(gan: GAN, x: torch.Tensor, y: torch.Tensor, x_hat: torch.Tensor,
                          e: torch.Tensor | None, column: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Step 2: one Adam step of D (and its column) on L_DSC (+ L_MCH towards the detached e)."""
-    fast, score = gan.fast, gan.fast.score or gan.D
+    fast, score = gan.fast, given_or(gan.fast.score, gan.D)
     with fast.autocast():
         # Real and fake frames in one pass of 2B (D mixes nothing between images); x̂ detached: G untouched.
         r, _ = score(torch.cat([x, x_hat]), torch.cat([y, y]), **_twice(column))
