@@ -228,6 +228,17 @@ def read_video(path: str | Path) -> Iterator[np.ndarray]:
         yield np.frombuffer(data, np.uint8).reshape(H, W, 3)
 
 
+def video_fps(path: str | Path) -> float:
+    """The frames per second an mp4 or a GIF says it plays at (ffmpeg's reading of the stream)."""
+    import imageio_ffmpeg
+
+    frames = imageio_ffmpeg.read_frames(str(path))
+    try:
+        return float(next(frames)["fps"])                # the first item describes the stream
+    finally:
+        frames.close()
+
+
 def read_frames(path: str | Path) -> Iterator[np.ndarray]:
     """The frames of an image file (one, by :data:`IMAGE_SUFFIXES`) or of a video (:func:`read_video`), uint8
     ``(H, W, 3)`` RGB, decoded one at a time."""

@@ -21,7 +21,7 @@ from test_browser import CHROMIUM, headless_chromium
 from fewshot_lib.course import course_notebooks, run_course
 from fewshot_lib.errors import OutputExistsError
 from fewshot_lib.site import build_site, read_course_map
-from fewshot_lib.site.figures import FIGURES, write_readme_figures
+from fewshot_lib.site.figures import FIGURES, glance_table, write_readme_figures
 from fewshot_lib.site.media import digest
 from fewshot_lib.provenance.verify import IMAGES, VIDEOS, unmarked_files
 
@@ -232,11 +232,23 @@ def test_the_course_map_has_a_row_per_notebook():
     assert names == [path.stem for path in course_notebooks(ROOT / "notebooks")]
 
 
+def small_enough(path) -> int:
+    """Bytes a README figure may take: stills 300 kB; GIFs of photographs cannot be that small (1.5 MB)."""
+    return 1_500_000 if path.suffix == ".gif" else 300_000
+
+
 def test_the_readme_figures_come_from_the_run_and_stay_small(smoke_course, tmp_path):
     paths = write_readme_figures(smoke_course / "runs", tmp_path / "figures")
     assert [path.name for path in paths] == [figure.name for figure in FIGURES]
-    sizes = {path.name: path.stat().st_size for path in paths}
-    assert all(0 < size < 300_000 for size in sizes.values()), sizes
+    assert all(0 < path.stat().st_size < small_enough(path) for path in paths)
+
+
+def test_the_readme_shows_the_committed_figures_with_their_captions():
+    """Issue 16: 'the course at a glance' is the table glance_table() makes, over files that a course run made."""
+    assert glance_table() in (ROOT / "README.md").read_text(encoding="utf-8")
+    paths = [ROOT / "docs" / "figures" / figure.name for figure in FIGURES]
+    assert all(0 < path.stat().st_size < small_enough(path) for path in paths), [p.stat().st_size for p in paths]
+    assert unmarked_files(ROOT / "docs" / "figures") == [], "the README's figures must carry the library's marks"
 
 
 def test_every_image_and_video_the_course_writes_says_a_model_made_it(smoke_course):

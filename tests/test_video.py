@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fewshot_lib.video import (PROVENANCE, VideoExportError, VideoWriter, read_metadata, read_video, side_by_side,
-                               write_video)
+                               video_fps, write_video)
 
 
 def frames(count=7, height=64, width=192):
@@ -22,6 +22,8 @@ def test_export_decodes_to_the_right_frames_and_says_synthetic(tmp_path, suffix)
     np.testing.assert_allclose(brightness, [20 + 30 * i for i in range(7)], atol=3)
     assert read_metadata(path)["comment"] == PROVENANCE
     assert "SYNTHETIC" in PROVENANCE
+    assert video_fps(path) == pytest.approx(8, rel=0.05)     # a GIF stores delays in 1/100 s: 12 → 8.33 fps
+    assert video_fps(write_video(tmp_path / f"slow{suffix}", frames(), fps=5)) == 5
 
 
 def test_mp4_is_h264_and_odd_sizes_are_padded(tmp_path):
