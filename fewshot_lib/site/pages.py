@@ -22,7 +22,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 EXERCISE_TAG, SOLUTION_TAG = "fewshot-exercise", "fewshot-solution"
 _EXERCISE = re.compile(r"^#{2,4} Exercise\b")
 _SOLUTION = "### BEGIN SOLUTION"
-_COLAB_BADGE = re.compile(r"!\[Open In Colab\]\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)")
+_COLAB_BADGE = re.compile(r"^\[!\[Open In Colab\]\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)\]"
+                          r"\([^)\s]*\)\n?", re.MULTILINE)
 _TITLE = re.compile(r"^# (.+)$", re.MULTILINE)
 
 
@@ -56,10 +57,11 @@ def mark_exercises(nb) -> None:
 
 
 def unbadge(nb) -> None:
-    """The Open-in-Colab badge as text: its image lives on colab.research.google.com, the link stays."""
+    """The Open-in-Colab badge removed: its image lives on colab.research.google.com, and the page's header
+    already links to Colab."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = _COLAB_BADGE.sub("Open in Colab", cell.source)
+            cell.source = _COLAB_BADGE.sub("", cell.source)
 
 
 def title_of(nb, name: str) -> str:
