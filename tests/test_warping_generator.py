@@ -86,6 +86,10 @@ def test_a_warp_run_starts_from_a_paper_checkpoint_and_loads_back(tmp_path):
     with pytest.raises(CheckpointError, match="not a warping-generator checkpoint"):
         load_warping_generator(paper.out_dir / "checkpoint.pt")
     assert load_networks(warp.out_dir / "checkpoint.pt")[0] == TINY       # the painter alone still loads
+    longer = resume_or_start(TINY, make(tmp_path / "w2", model="warp", init=str(warp.out_dir / "checkpoint.pt")).cfg,
+                             paper.dataset, tmp_path / "longer", resume=False, log=lambda *_: None)
+    for a, b in zip(longer.model.parameters(), warp.model.parameters()):     # F and β too: a longer run goes on
+        assert torch.equal(a, b)
 
 
 def test_a_warp_person_model_fine_tunes_and_round_trips(tmp_path):

@@ -379,12 +379,16 @@ class MetaTrainer:
 
     def start_from(self, path: str | Path) -> None:
         """Start E, G and D (not the optimisers) from another run's checkpoint of the same model and data:
-        e.g. the warping generator from the shipped paper model, whose G becomes its painter."""
+        e.g. the warping generator from the shipped paper model, whose G becomes its painter. A warping run
+        started from a warping checkpoint also takes its F and β (a longer run from a shipped file)."""
         expect = {"model_config": self.model_cfg.to_dict(), "num_videos": len(self.dataset)}
         state = load_checkpoint(path, expect=expect, map_location=self.device)
         for name in ("E", "G", "D"):
             getattr(self, name).load_state_dict(state[name])
-        self.log(f"E, G and D start from {path} (step {state.get('step', '?')})")
+        warping = self.cfg.model == "warp" and "warping" in state
+        if warping:
+            self.model.load_state_dict({**state["warping"], **warping_state(self.model, painter=True)})
+        self.log(f"E, G{', F, β' if warping else ''} and D start from {path} (step {state.get('step', '?')})")
 
     def load(self, path: str | Path | None = None) -> None:
         """Restore a checkpoint written by :meth:`save` for the same model and data."""
