@@ -27,13 +27,11 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import nbformat
 
 from .errors import FewshotError
 from .config import colab_url
-
-if TYPE_CHECKING:     # imported where used: `fewshot train` on a GPU box needs no notebook tools
-    import nbformat
 from .repository import sync_repository
 from .course import course_notebooks
 
@@ -156,16 +154,8 @@ def student_notebook(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookN
     return student
 
 
-def read_notebook(path: Path) -> nbformat.NotebookNode:
-    import nbformat
-
-    return nbformat.read(path, as_version=4)
-
-
 def render(nb: nbformat.NotebookNode) -> str:
     """A notebook's file contents, exactly as ``nbformat.write`` writes them."""
-    import nbformat
-
     text = nbformat.writes(nb)
     return text if text.endswith("\n") else text + "\n"
 
@@ -175,7 +165,7 @@ def student_copies(notebooks: str | Path = NOTEBOOKS) -> dict[Path, str]:
     notebooks = Path(notebooks)
     copies = {}
     for path in course_notebooks(notebooks):
-        nb = read_notebook(path)
+        nb = nbformat.read(path, as_version=4)
         if find_exercises(nb, notebook_number(path), path.name):
             copies[notebooks / STUDENT / path.name] = render(student_notebook(nb, path.name))
     return copies
@@ -225,7 +215,7 @@ def export_nbgrader(notebooks: str | Path, course: str | Path) -> list[Path]:
     """Write ``course/source/NN_name/NN_name.ipynb`` (one nbgrader assignment per notebook with exercises)."""
     written = []
     for path in course_notebooks(notebooks):
-        nb = read_notebook(path)
+        nb = nbformat.read(path, as_version=4)
         if not find_exercises(nb, notebook_number(path), path.name):
             continue
         target = Path(course) / "source" / path.stem / path.name

@@ -220,23 +220,25 @@ def read_video(path: str | Path) -> Iterator[np.ndarray]:
             for frame in ImageSequence.Iterator(image):
                 yield np.asarray(frame.convert("RGB"))
         return
-    import imageio_ffmpeg
-
-    frames = imageio_ffmpeg.read_frames(str(path))
-    W, H = next(frames)["size"]                           # the first item describes the stream
+    stream, frames = _ffmpeg_stream(path)
+    W, H = stream["size"]
     for data in frames:
         yield np.frombuffer(data, np.uint8).reshape(H, W, 3)
 
 
-def video_fps(path: str | Path) -> float:
-    """The frames per second an mp4 or a GIF says it plays at (ffmpeg's reading of the stream)."""
+def _ffmpeg_stream(path: str | Path) -> tuple[dict, Iterator[bytes]]:
+    """ffmpeg's description of the video at ``path`` (size, fps, …) and a generator of its raw RGB frames."""
     import imageio_ffmpeg
 
     frames = imageio_ffmpeg.read_frames(str(path))
-    try:
-        return float(next(frames)["fps"])                # the first item describes the stream
-    finally:
-        frames.close()
+    return next(frames), frames                           # the first item describes the stream
+
+
+def video_fps(path: str | Path) -> float:
+    """The frames per second an mp4 or a GIF says it plays at (ffmpeg's reading of the stream)."""
+    stream, frames = _ffmpeg_stream(path)
+    frames.close()                                        # no frame is decoded
+    return float(stream["fps"])
 
 
 def read_frames(path: str | Path) -> Iterator[np.ndarray]:
