@@ -33,6 +33,7 @@ from .data import to_tensor
 from .data.synthetic.geometry import Camera, Expression, FaceShape, Pose, landmarks_3d
 from .finetune import PersonModel, resize_landmarks
 from .landmarks import draw_sketches
+from .models import fold_spectral_norms
 from .video import side_by_side, write_video
 from .viz import to_image
 
@@ -132,6 +133,7 @@ def drive(person: PersonModel, landmarks: np.ndarray, batch_size: int = 8) -> It
     Yields ``{"landmarks" (68, 2), "sketch" uint8 (S, S, 3), "result" uint8 (S, S, 3)}`` frame by
     frame; only ``batch_size`` frames are in memory at a time.
     """
+    person = fold_spectral_norms(person)                              # σ(W) once, not at every frame
     landmarks = np.asarray(landmarks, dtype=np.float32).reshape(-1, 68, 2)
     for start in range(0, len(landmarks), batch_size):
         points = landmarks[start:start + batch_size]                  # (B, 68, 2)

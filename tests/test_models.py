@@ -11,8 +11,8 @@ from torch.nn.utils.parametrizations import _SpectralNorm
 
 from fewshot_lib import cli
 from fewshot_lib.models import (PAPER_COUNTS, PRESETS, AdaIN, Discriminator, Embedder, Generator, ModelConfig,
-                                ModelConfigError, SelfAttention, architecture_summary, get_preset, instance_norm,
-                                parameter_counts, parameter_table)
+                                ModelConfigError, SelfAttention, architecture_summary, fold_spectral_norms, get_preset,
+                                instance_norm, parameter_counts, parameter_table)
 
 NUM_VIDEOS = 5
 
@@ -117,6 +117,37 @@ def test_adain_sets_each_channels_mean_to_the_bias_and_std_to_the_scale():
     out = AdaIN(4)(x, torch.cat([scale, bias], dim=1))                    # ψ = [scale | bias]
     torch.testing.assert_close(out.mean(dim=(2, 3)), bias, atol=1e-5, rtol=0)
     torch.testing.assert_close(out.std(dim=(2, 3), unbiased=False), scale, atol=1e-3, rtol=0)
+
+
+def test_instance_norm_is_the_formula():
+    x = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(7)) * 3 + 5   # (B, C, H, W)
+    mean, var = x.mean(dim=(2, 3), keepdim=True), x.var(dim=(2, 3), keepdim=True, unbiased=False)
+    torch.testing.assert_close(instance_norm(x, eps=1e-3), (x - mean) / torch.sqrt(var + 1e-3))
+
+
+def test_self_attention_on_a_cpu_is_the_fused_kernels_formula():
+    torch.manual_seed(8)
+    attention = SelfAttention(16).eval()
+    nn.init.constant_(attention.gamma, 0.7)
+    x = torch.randn(2, 16, 8, 8)                                              # (B, C, H, W)
+    q, k, v = (layer(x).flatten(2).transpose(1, 2) for layer in (attention.query, attention.key, attention.value))
+    fused = F.scaled_dot_product_attention(q, k, v, scale=1.0)               # (B, HW, C)
+    with torch.no_grad():
+        torch.testing.assert_close(attention(x), x + 0.7 * fused.transpose(1, 2).reshape(2, 16, 8, 8))
+
+
+def test_folding_spectral_norms_draws_the_same_and_leaves_the_original_whole(tiny):
+    cfg, _, G, _ = tiny
+    g = torch.Generator().manual_seed(9)
+    y, psi = images(g, 2, 3, cfg.image_size, cfg.image_size), torch.randn(2, G.n_psi, generator=g)
+    names = set(G.state_dict())
+    folded = fold_spectral_norms(G)
+    assert not any(parametrize.is_parametrized(m) for m in folded.modules()), "every σ(W) is folded"
+    with torch.no_grad():
+        torch.testing.assert_close(folded.forward_from_psi(y, psi), G.forward_from_psi(y, psi))
+        G.forward_from_psi(y, psi)                                 # the original still computes W / σ(W) ...
+    assert set(G.state_dict()) == names                            # ... and still saves under its own names
+    assert fold_spectral_norms(folded) is folded, "nothing left to fold: no copy"
 
 
 def test_psi_layout_is_what_each_adain_reads(tiny):

@@ -7,7 +7,7 @@
 Introduced in notebooks 03 (embedder) and 04 (generator, discriminator).
 """
 from .adain import AdaIN, InstanceNorm, instance_norm
-from .blocks import ResBlockDown, ResBlockUp, SelfAttention, conv, down_path, linear
+from .blocks import ResBlockDown, ResBlockUp, SelfAttention, conv, down_path, fold_spectral_norms, linear
 from .discriminator import Discriminator
 from .embedder import Embedder, sum_pool_relu
 from .generator import Generator, PsiSlice
@@ -17,6 +17,6 @@ from .summary import PAPER_COUNTS, architecture_summary, parameter_counts, param
 __all__ = [
     "AdaIN", "Discriminator", "Embedder", "Generator", "InstanceNorm", "ModelConfig", "ModelConfigError",
     "PAPER_COUNTS", "PRESETS", "PsiSlice", "ResBlockDown", "ResBlockUp", "SelfAttention", "architecture_summary",
-    "conv", "down_path", "get_preset", "instance_norm", "linear", "parameter_counts", "parameter_table",
-    "sum_pool_relu",
+    "conv", "down_path", "fold_spectral_norms", "get_preset", "instance_norm", "linear", "parameter_counts",
+    "parameter_table", "sum_pool_relu",
 ]
