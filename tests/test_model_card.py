@@ -52,6 +52,12 @@ def test_model_card_of_a_tiny_checkpoint(checkpoint):
         make_model_card(checkpoint, k=0)
 
 
+def test_a_large_k_gets_longer_videos_so_pose_distant_is_not_all_the_others(checkpoint):
+    card = make_model_card(checkpoint, targets=1, k=20, videos=1)
+    assert card["frames_per_video"] == 40 and card["k"] == 20
+    assert card["table"]["random / mean frame"] != card["table"]["pose-distant / mean frame"]
+
+
 def test_model_card_command_writes_json_and_never_overwrites_by_accident(checkpoint, tmp_path, capsys):
     out = tmp_path / "card.json"
     args = ["model-card", str(checkpoint), "--videos", "1", "--targets", "1", "--k", "2", "--out", str(out)]

@@ -95,6 +95,8 @@ def make_model_card(checkpoint: str | Path, targets: int = 4, k: int = 8, seed: 
                finetune_epochs: int = 0, warp: str | Path | None = None) -> dict:
     """The card of a meta-learning ``checkpoint``: for each reference setting and method, the mean SSIM and PSNR
     per region over ``targets`` targets of each of the first ``videos`` held-out videos (all when None).
+    The videos are the dataset's 32 frames long, or 2K for K > 16 (the same 32 frames, then more of the
+    same motion), so that the K pose-distant frames are not simply all the others.
 
     Returns the settings and ``table``: ``{"random / model": {"SSIM frame": ..., "PSNR person": ...}, ...}``.
     Raises :class:`~fewshot_lib.train.checkpoint.CheckpointError` for a missing or unreadable checkpoint and
@@ -102,11 +104,12 @@ def make_model_card(checkpoint: str | Path, targets: int = 4, k: int = 8, seed: 
     """
     from ..train.networks import load_networks, load_warping_generator
 
-    _check_settings(targets, k, videos, finetune_epochs, default_config().frames)
+    frames = max(default_config().frames, 2 * k)      # K ≤ half the video: pose-distant K ≠ random K
+    _check_settings(targets, k, videos, finetune_epochs, frames)
     model_cfg, E, G, D = load_networks(checkpoint)
     warper = load_warping_generator(warp)[1] if warp else None
     size = model_cfg.image_size
-    videos = synthetic_split("heldout", replace(default_config(), size=size))[:videos]
+    videos = synthetic_split("heldout", replace(default_config(), size=size, frames=frames))[:videos]
     finetune_cfg = FinetuneConfig.from_checkpoint(checkpoint, epochs=finetune_epochs)
     content, _ = build_content_loss(LossWeights().feed_forward(), finetune_cfg.content_fallback)
     methods = METHODS + (("fine-tuned",) if finetune_epochs else ()) + (("warp",) if warp else ())
@@ -134,7 +137,7 @@ def make_model_card(checkpoint: str | Path, targets: int = 4, k: int = 8, seed: 
                 for method, x in outputs.items():
                     scores[setting, method].append(region_scores(x, truth.frames, person))
     return {"checkpoint": str(checkpoint), "warp": None if warp is None else str(warp), "videos": len(videos),
-            "targets_per_video": targets, "k": k, "finetune_epochs": finetune_epochs,
+            "frames_per_video": frames, "targets_per_video": targets, "k": k, "finetune_epochs": finetune_epochs,
             "table": {f"{s} / {m}": {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
                       for (s, m), rows in scores.items()}}
 
