@@ -52,6 +52,13 @@ def test_model_card_of_a_tiny_checkpoint(checkpoint):
         make_model_card(checkpoint, k=0)
 
 
+def test_validation_people_are_other_held_out_people(checkpoint):
+    test, validation = (make_model_card(checkpoint, targets=1, k=2, videos=1, validation=v) for v in (False, True))
+    assert (test["people"], validation["people"]) == ("test", "validation")
+    assert test["table"]["random / tps"] != validation["table"]["random / tps"]
+    assert format_model_card(validation).startswith("1 held-out videos (validation people) × 1 targets")
+
+
 def test_a_large_k_gets_longer_videos_so_pose_distant_is_not_all_the_others(checkpoint):
     card = make_model_card(checkpoint, targets=1, k=20, videos=1)
     assert card["frames_per_video"] == 40 and card["k"] == 20

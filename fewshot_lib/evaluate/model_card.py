@@ -92,11 +92,13 @@ def _check_settings(targets: int, k: int, videos: int | None, finetune_epochs: i
 
 @torch.no_grad()
 def make_model_card(checkpoint: str | Path, targets: int = 4, k: int = 8, seed: int = 0, videos: int | None = None,
-               finetune_epochs: int = 0, warp: str | Path | None = None) -> dict:
+               finetune_epochs: int = 0, warp: str | Path | None = None, validation: bool = False) -> dict:
     """The card of a meta-learning ``checkpoint``: for each reference setting and method, the mean SSIM and PSNR
     per region over ``targets`` targets of each of the first ``videos`` held-out videos (all when None).
     The videos are the dataset's 32 frames long, or 2K for K > 16 (the same 32 frames, then more of the
     same motion), so that the K pose-distant frames are not simply all the others.
+    ``validation``: the next held-out people instead (as many, never trained on, not the card's): the
+    people to choose between checkpoints on, so that the card's own people stay a test.
 
     Returns the settings and ``table``: ``{"random / model": {"SSIM frame": ..., "PSNR person": ...}, ...}``.
     Raises :class:`~fewshot_lib.train.checkpoint.CheckpointError` for a missing or unreadable checkpoint and
@@ -109,7 +111,11 @@ def make_model_card(checkpoint: str | Path, targets: int = 4, k: int = 8, seed: 
     model_cfg, E, G, D = load_networks(checkpoint)
     warper = load_warping_generator(warp)[1] if warp else None
     size = model_cfg.image_size
-    videos = synthetic_split("heldout", replace(default_config(), size=size, frames=frames))[:videos]
+    config = replace(default_config(), size=size, frames=frames)
+    if validation:                                  # people H … 2H − 1 of the held-out range: after the card's 0 … H − 1
+        config = replace(config, heldout_identities=2 * config.heldout_identities)
+    heldout = synthetic_split("heldout", config)
+    videos = (heldout[len(heldout) // 2:] if validation else heldout)[:videos]
     finetune_cfg = FinetuneConfig.from_checkpoint(checkpoint, epochs=finetune_epochs)
     content, _ = build_content_loss(LossWeights().feed_forward(), finetune_cfg.content_fallback)
     methods = METHODS + (("fine-tuned",) if finetune_epochs else ()) + (("warp",) if warp else ())
@@ -137,14 +143,16 @@ def make_model_card(checkpoint: str | Path, targets: int = 4, k: int = 8, seed: 
                 for method, x in outputs.items():
                     scores[setting, method].append(region_scores(x, truth.frames, person))
     return {"checkpoint": str(checkpoint), "warp": None if warp is None else str(warp), "videos": len(videos),
-            "frames_per_video": frames, "targets_per_video": targets, "k": k, "finetune_epochs": finetune_epochs,
+            "people": "validation" if validation else "test", "frames_per_video": frames,
+            "targets_per_video": targets, "k": k, "finetune_epochs": finetune_epochs,
             "table": {f"{s} / {m}": {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
                       for (s, m), rows in scores.items()}}
 
 
 def format_model_card(card: dict) -> str:
     """The card as ``fewshot model-card`` prints it: a Markdown table, one row per (references, method)."""
-    lines = [f"{card['videos']} held-out videos × {card['targets_per_video']} targets, K = {card['k']}",
+    people = " (validation people)" if card.get("people") == "validation" else ""
+    lines = [f"{card['videos']} held-out videos{people} × {card['targets_per_video']} targets, K = {card['k']}",
              "| references | method | " + " | ".join(f"SSIM {r} | PSNR {r} (dB)" for r in REGIONS) + " |",
              "|---|---|" + "---|---|" * len(REGIONS)]
     for name, row in card["table"].items():
@@ -171,6 +179,8 @@ def add_model_card_command(subcommands) -> None:
     p.add_argument("--finetune-epochs", type=at_least_int(0), default=0,
                    help="also fine-tune on the K references (0: no)")
     p.add_argument("--warp", default=None, help="also the warping generator of this checkpoint")
+    p.add_argument("--validation", action="store_true",
+                   help="other held-out people than the card's: for choosing between checkpoints")
     p.add_argument("--out", default=None, help="write the results as JSON here")
     p.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
     p.set_defaults(run=_run_model_card)
@@ -181,7 +191,7 @@ def _run_model_card(args: argparse.Namespace) -> int:
 
     out = check_output(args.out, args.overwrite) if args.out else None    # before minutes of measuring
     card = make_model_card(args.checkpoint, args.targets, args.k, args.seed, args.videos, args.finetune_epochs,
-                           args.warp)
+                           args.warp, args.validation)
     print(format_model_card(card))
     if out is not None:
         write_json(out, card)
