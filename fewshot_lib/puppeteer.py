@@ -23,6 +23,7 @@ removes the difference between the two faces. Introduced in notebook 09.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Iterator
 
@@ -103,6 +104,15 @@ def mean_face_landmarks(pose: Pose = Pose(), expression: Expression = Expression
     return Camera(pose, size=size).project(landmarks_3d(FaceShape(), expression)).astype(np.float32)
 
 
+@functools.cache
+def neutral_mean_face(size: int) -> np.ndarray:
+    """:func:`mean_face_landmarks` facing the camera, neutral: computed once per size (the widget asks at every
+    redraw), read-only."""
+    face = mean_face_landmarks(size=size)
+    face.setflags(write=False)
+    return face
+
+
 def posed_landmarks(source: np.ndarray, pose: Pose, expression: Expression) -> np.ndarray:
     """The source's landmarks ``(68, 2)`` moved by a head pose and an expression (the widget's sliders).
 
@@ -111,7 +121,7 @@ def posed_landmarks(source: np.ndarray, pose: Pose, expression: Expression) -> n
     """
     size = 64                                                      # any size: only the motion is used
     driver = mean_face_landmarks(pose, expression, size)
-    return adapt_landmarks(driver[None], mean_face_landmarks(size=size), source)[0]
+    return adapt_landmarks(driver[None], neutral_mean_face(size), source)[0]
 
 
 def driving_landmarks(person: PersonModel, driver: np.ndarray, driver_size: int, adapt: bool) -> np.ndarray:

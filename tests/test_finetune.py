@@ -25,11 +25,11 @@ def video(identity=0, frames=6):
     return SyntheticHeads(seed=0).video(identity=identity, video=0, num_frames=frames, size=32)
 
 
-def tiny_checkpoint(folder):
+def tiny_checkpoint(folder, **overrides):
     """A meta-learning checkpoint of the tiny preset after one training step (a few seconds)."""
     heads = SyntheticHeads(seed=0)
     dataset = VideoDataset([heads.video(identity=i, video=0, num_frames=4, size=32) for i in range(2)], k=2)
-    cfg = TrainConfig(steps=1, batch_size=2, k=2, log_every=1, sample_every=1000, checkpoint_every=1000)
+    cfg = TrainConfig(steps=1, batch_size=2, k=2, log_every=1, sample_every=1000, checkpoint_every=1000, **overrides)
     trainer = MetaTrainer(TINY, cfg, dataset, folder / "run", log=lambda *_: None)
     trainer.train(progress=False)
     return trainer.save(folder / "meta.pt")

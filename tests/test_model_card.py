@@ -65,6 +65,16 @@ def test_a_large_k_gets_longer_videos_so_pose_distant_is_not_all_the_others(chec
     assert card["table"]["random / mean frame"] != card["table"]["pose-distant / mean frame"]
 
 
+def test_the_warp_rows_draw_from_all_k_references_or_from_the_nearest(checkpoint, tmp_path):
+    warp = tiny_checkpoint(tmp_path, model="warp")
+    every, one = (make_model_card(checkpoint, targets=1, k=3, videos=1, warp=warp, nearest=n) for n in (3, 1))
+    assert every["table"]["random / warp, 3 nearest"] == pytest.approx(every["table"]["random / warp"])  # 3 of 3
+    assert one["table"]["random / warp, 1 nearest"] != pytest.approx(one["table"]["random / warp"])
+    assert one["nearest"] == 1 and "| pose-distant | warp, 1 nearest |" in format_model_card(one)
+    with pytest.raises(EvaluationError, match="nearest=1"):
+        make_model_card(checkpoint, targets=1, k=2, videos=1, nearest=1)       # no warping generator to draw
+
+
 def test_model_card_command_writes_json_and_never_overwrites_by_accident(checkpoint, tmp_path, capsys):
     out = tmp_path / "card.json"
     args = ["model-card", str(checkpoint), "--videos", "1", "--targets", "1", "--k", "2", "--out", str(out)]

@@ -2,6 +2,7 @@
 import types
 
 import numpy as np
+import pytest
 import torch
 
 from fewshot_lib.data import Expression, Pose, SyntheticConfig, synthetic_split
@@ -9,7 +10,8 @@ from fewshot_lib.evaluate import cross_reenactment, face_proportions, identity_l
 from fewshot_lib.finetune import FinetuneConfig, Shots, finetune
 from fewshot_lib.models import Discriminator, Embedder, Generator, get_preset
 from fewshot_lib.puppeteer import (adapt_landmarks, as_complex, driving_landmarks, drive, export_puppeteering,
-                                   mean_face_landmarks, neutral_frame, posed_landmarks, similarity)
+                                   mean_face_landmarks, neutral_frame, neutral_mean_face, posed_landmarks,
+                                   similarity)
 from fewshot_lib.video import read_metadata, read_video
 
 TINY = get_preset("tiny")
@@ -67,6 +69,10 @@ def test_sliders_move_the_sources_landmarks_only_when_asked():
     turned = posed_landmarks(source, Pose(roll=10), Expression())
     tilt = lambda p: np.degrees(np.arctan2(p[45, 1] - p[36, 1], p[45, 0] - p[36, 0]))
     assert 7 < tilt(turned) - tilt(source) < 13
+    neutral = neutral_mean_face(64)                       # the sliders' reference, cached for every redraw
+    np.testing.assert_array_equal(neutral, mean_face_landmarks(size=64))
+    with pytest.raises(ValueError, match="read-only"):
+        neutral[0, 0] = 0.0
 
 
 def test_drive_streams_one_frame_per_landmark_set():

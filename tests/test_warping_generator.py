@@ -8,9 +8,9 @@ from fewshot_lib.finetune import FinetuneConfig, Shots, WarpFineTuner
 from fewshot_lib.models import Embedder, Generator, get_preset
 from fewshot_lib.train.checkpoint import CheckpointError
 from fewshot_lib.train.meta import resume_or_start
-from fewshot_lib.train.networks import load_networks, load_warping_generator
+from fewshot_lib.train.networks import export_weights, load_networks, load_warping_generator
 from fewshot_lib.warping import tps_warp
-from fewshot_lib.warping.generator import WarpingGenerator, compose_high_res
+from fewshot_lib.warping.generator import WarpConfig, WarpingGenerator, compose_high_res
 from fewshot_lib.warping.person import WarpPerson, WarpPersonError
 
 from test_train import make
@@ -92,6 +92,34 @@ def test_a_warp_run_starts_from_a_paper_checkpoint_and_loads_back(tmp_path):
         assert torch.equal(a, b)
 
 
+def test_max_flow_zero_keeps_the_tps_warps_through_training_and_the_checkpoint(tmp_path):
+    """``max_flow=0``: F still learns confidences and the mask, but every reference moves by its TPS warp alone."""
+    trainer = make(tmp_path, model="warp", max_flow=0.0)
+    trainer.train(steps=2, progress=False)
+    with torch.no_grad():                                                 # F's head moved, Δ did not appear
+        trainer.model.F.head.weight.add_(0.5)
+        parts = trainer.model.eval().parts(*inputs(episode_batch(trainer)))
+    torch.testing.assert_close(parts["grid"], parts["tps_grid"], atol=0, rtol=0)
+    trainer.save()
+    _, warper, _ = load_warping_generator(trainer.out_dir / "checkpoint.pt")
+    assert warper.cfg.max_flow == 0.0, "the run's flow bound must come back with its checkpoint"
+    with pytest.raises(ValueError, match="max_flow"):
+        WarpConfig(max_flow=-0.1)
+
+
+def test_an_exported_copy_can_switch_the_flow_off_and_keeps_every_weight(tmp_path):
+    trainer = make(tmp_path, model="warp")
+    trainer.train(steps=1, progress=False)
+    checkpoint = trainer.save()
+    off = export_weights(checkpoint, tmp_path / "off.pt", max_flow=0.0)
+    _, flowing, _ = load_warping_generator(checkpoint)
+    _, still, _ = load_warping_generator(off)
+    assert (flowing.cfg.max_flow, still.cfg.max_flow) == (0.25, 0.0)
+    assert all(torch.equal(a, b) for a, b in zip(flowing.parameters(), still.parameters()))
+    with pytest.raises(CheckpointError, match="max_flow"):
+        export_weights(make(tmp_path / "paper").save(), tmp_path / "paper.pt", max_flow=0.0)
+
+
 def test_a_warp_person_model_fine_tunes_and_round_trips(tmp_path):
     trainer = make(tmp_path, model="warp")
     video = trainer.dataset.videos[0]
@@ -110,6 +138,27 @@ def test_a_warp_person_model_fine_tunes_and_round_trips(tmp_path):
     (tmp_path / "odd.safetensors").write_bytes(b"not a model")
     with pytest.raises(WarpPersonError, match="not a readable safetensors"):
         WarpPerson.load(tmp_path / "odd.safetensors")
+
+
+def test_a_warp_person_draws_from_its_nearest_references_when_asked(tmp_path):
+    trainer = make(tmp_path, model="warp")
+    video = trainer.dataset.videos[0]
+    person = WarpFineTuner(trainer.model, trainer.D, Shots.from_video(video, [0, 1, 2]),
+                           FinetuneConfig(epochs=0)).person_model()
+    target = Shots.from_video(video, [3])
+    landmarks = torch.from_numpy(target.landmarks)                          # (1, 68, 2)
+    every = person.parts(target.sketches, landmarks)
+    person.nearest = 3                                                      # as many as it has: all of them
+    torch.testing.assert_close(person.parts(target.sketches, landmarks)["x_hat"], every["x_hat"], atol=0, rtol=0)
+    person.nearest = 1
+    one = person.parts(target.sketches, landmarks)
+    closest = int((person.reference_landmarks - landmarks).norm(dim=-1).mean(-1).argmin())
+    assert one["references"].tolist() == [[closest]]
+    alone = WarpFineTuner(trainer.model, trainer.D, Shots.from_video(video, [closest]),
+                          FinetuneConfig(epochs=0)).person_model()           # a person model of that shot only
+    torch.testing.assert_close(one["warped"], alone.parts(target.sketches, landmarks)["warped"])
+    big = torch.nn.functional.interpolate(person.frames, size=64, mode="bilinear")
+    assert person.forward_high_res(target.sketches, landmarks, big).shape == (1, 3, 64, 64)
 
 
 def test_the_high_resolution_path_of_an_identity_warp_returns_the_sharp_reference(tmp_path):

@@ -1,4 +1,5 @@
 """The puppeteering widget's update functions, without a display."""
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -32,6 +33,16 @@ def test_moving_a_slider_redraws_sketch_and_frame(widget):
     np.testing.assert_allclose(shown["landmarks"], widget.slider_landmarks())
     assert widget.sliders["yaw"].value == 20 and widget.frames_per_second > 0
     assert "frames per second" in widget.status.value
+
+
+def test_the_images_travel_at_the_models_size_and_the_browser_enlarges_them(widget):
+    shown = widget.update(pitch=5)
+    encoded = np.frombuffer(widget.sketch_image.value, np.uint8)
+    sketch = cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    np.testing.assert_array_equal(sketch, shown["sketch"])              # lossless, 32², not enlarged
+    assert widget.frame_image.width == widget.sketch_image.width == "64"   # the display size
+    styles = [child.value for child in widget.widget.children if hasattr(child, "value")]
+    assert any("image-rendering: pixelated" in style and "fewshot-frame" in style for style in styles)
 
 
 def test_a_slider_change_from_the_frontend_redraws_too(widget):

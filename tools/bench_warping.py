@@ -111,9 +111,8 @@ def main() -> None:
 def learned(seconds: float, batch: int) -> None:
     """The learned warping generator at 256² and the widget's redraw rate with each method (JSON lines)."""
     from fewshot_lib.data import SyntheticConfig, synthetic_split
-    from fewshot_lib.finetune import FinetuneConfig, Shots, WarpFineTuner, finetune
+    from fewshot_lib.finetune import FinetuneConfig, Shots, finetune, finetune_warp
     from fewshot_lib.landmarks import draw_sketches
-    from fewshot_lib.losses import ContentLoss
     from fewshot_lib.pretrained import pretrained_checkpoint
     from fewshot_lib.train.networks import load_networks, load_warping_generator
     from fewshot_lib.widgets import PuppetWidget
@@ -121,7 +120,7 @@ def learned(seconds: float, batch: int) -> None:
     (video,) = synthetic_split("heldout", SyntheticConfig(size=MODEL_SIZE, frames=8, heldout_identities=1, videos=1))
     shot = Shots.from_video(video, [0])
     _, warper, D = load_warping_generator(pretrained_checkpoint("warp_cpu64"))
-    person = WarpFineTuner(warper, D, shot, FinetuneConfig(epochs=0), ContentLoss({}, {})).person_model()
+    person = finetune_warp(warper, D, shot, FinetuneConfig(epochs=0), progress=False)
     big = torch.nn.functional.interpolate(shot.frames, size=256, mode="bicubic", align_corners=False)   # (1, 3, 256, 256)
     targets = target_landmarks(64, seed=1)
     sketches = torch.from_numpy(draw_sketches(targets, MODEL_SIZE)).permute(0, 3, 1, 2).float() / 127.5 - 1
@@ -137,7 +136,7 @@ def learned(seconds: float, batch: int) -> None:
                       "frames_per_s": round(wall * batch, 1), "cpu_frames_per_s": round(cpu * batch, 1),
                       "load_average": os.getloadavg()[0]}), flush=True)
     _, E, G, D_paper = load_networks(pretrained_checkpoint())
-    paper = finetune(E, G, D_paper, shot, FinetuneConfig(epochs=0), progress=False, content=ContentLoss({}, {}))
+    paper = finetune(E, G, D_paper, shot, FinetuneConfig(epochs=0), progress=False)
     widget = PuppetWidget(paper, display_size=256, methods={"warp": person})
     for method in ("paper", "warp"):
         widget.set_method(method)

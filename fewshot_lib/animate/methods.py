@@ -107,7 +107,6 @@ class PaperMethod(Method):
     def __init__(self, source: Source, options: MethodOptions = MethodOptions()):
         super().__init__(source, options)
         from ..finetune import FinetuneConfig, Shots, finetune
-        from ..losses.content import ContentLoss
         from ..pretrained import pretrained_checkpoint
         from ..train.networks import load_networks
 
@@ -115,9 +114,8 @@ class PaperMethod(Method):
         model_cfg, E, G, D = load_networks(checkpoint, options.device)
         shots = Shots.from_images(source.crops, source.landmarks, model_cfg.image_size)
         cfg = FinetuneConfig.from_checkpoint(checkpoint, epochs=options.finetune_epochs)
-        content = None if cfg.epochs else ContentLoss({}, {})     # 0 epochs: no loss is computed, none is loaded
-        self.person = finetune(E, G, D, shots, cfg, progress=options.progress, content=content,
-                               info={"source": source.name, "checkpoint": str(checkpoint)})
+        self.person = finetune(E, G, D, shots, cfg, options.progress,        # 0 epochs: no loss is loaded
+                               {"source": source.name, "checkpoint": str(checkpoint)})
 
     def render(self, landmarks: np.ndarray) -> np.ndarray:
         from ..finetune import resize_landmarks
@@ -143,8 +141,7 @@ class WarpMethod(Method):
 
     def __init__(self, source: Source, options: MethodOptions = MethodOptions()):
         super().__init__(source, options)
-        from ..finetune import FinetuneConfig, Shots, WarpFineTuner
-        from ..losses.content import ContentLoss
+        from ..finetune import FinetuneConfig, Shots, finetune_warp
         from ..pretrained import pretrained_checkpoint
         from ..train.networks import load_warping_generator
 
@@ -152,10 +149,8 @@ class WarpMethod(Method):
         model_cfg, warper, D = load_warping_generator(checkpoint, options.device)
         shots = Shots.from_images(source.crops, source.landmarks, model_cfg.image_size)
         cfg = FinetuneConfig.from_checkpoint(checkpoint, epochs=options.finetune_epochs)
-        content = None if cfg.epochs else ContentLoss({}, {})     # 0 epochs: no loss is computed, none is loaded
-        tuner = WarpFineTuner(warper, D, shots, cfg, content=content)
-        tuner.train(progress=options.progress)
-        self.person = tuner.person_model({"source": source.name, "checkpoint": str(checkpoint)})
+        self.person = finetune_warp(warper, D, shots, cfg, options.progress,   # 0 epochs: no loss is loaded
+                                    {"source": source.name, "checkpoint": str(checkpoint)})
         self.crops = to_tensor(source.crops).to(options.device)              # (T, 3, R, R) in [-1, 1]
 
     def render(self, landmarks: np.ndarray) -> np.ndarray:

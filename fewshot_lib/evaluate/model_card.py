@@ -39,7 +39,7 @@ import torch
 from ..flags import at_least_int
 from ..data import default_config, synthetic_split
 from ..data.synthetic.render import render_backdrop
-from ..finetune import FinetuneConfig, Shots, embed_person, finetune
+from ..finetune import FinetuneConfig, Shots, embed_person, finetune, finetune_warp
 from ..losses import LossWeights, build_content_loss
 from .baselines import mean_colour, mean_frame, nearest_pose_frames, tps_nearest_frame
 from .metrics import EvaluationError, ssim_map
@@ -79,6 +79,14 @@ def warped(warper, shots: Shots, truth: Shots) -> torch.Tensor:
     return x_hat
 
 
+def warped_from_nearest(warper, D, shots: Shots, truth: Shots, nearest: int) -> torch.Tensor:
+    """What a live widget of the K ``shots`` draws: their feed-forward warping person model, drawing the target
+    pose of ``truth`` from the ``nearest`` shots closest to it (ψ′ still from all K)."""
+    person = finetune_warp(warper, D, shots, FinetuneConfig(epochs=0), progress=False)
+    person.nearest = nearest
+    return person(truth.sketches, torch.from_numpy(truth.landmarks))
+
+
 def _check_settings(targets: int, k: int, videos: int | None, finetune_epochs: int, frames: int) -> None:
     if not 1 <= targets <= frames:
         raise EvaluationError(f"targets={targets}: choose 1 to {frames} target frames per video ({frames} frames)")
@@ -92,13 +100,15 @@ def _check_settings(targets: int, k: int, videos: int | None, finetune_epochs: i
 
 @torch.no_grad()
 def make_model_card(checkpoint: str | Path, targets: int = 4, k: int = 8, seed: int = 0, videos: int | None = None,
-               finetune_epochs: int = 0, warp: str | Path | None = None, validation: bool = False) -> dict:
+               finetune_epochs: int = 0, warp: str | Path | None = None, validation: bool = False,
+               nearest: int = 0) -> dict:
     """The card of a meta-learning ``checkpoint``: for each reference setting and method, the mean SSIM and PSNR
     per region over ``targets`` targets of each of the first ``videos`` held-out videos (all when None).
     The videos are the dataset's 32 frames long, or 2K for K > 16 (the same 32 frames, then more of the
     same motion), so that the K pose-distant frames are not simply all the others.
     ``validation``: the next held-out people instead (as many, never trained on, not the card's): the
-    people to choose between checkpoints on, so that the card's own people stay a test.
+    people to choose between checkpoints on, so that the card's own people stay a test. ``nearest`` (with
+    ``warp``): also the warping person model drawing each target from its ``nearest`` closest references.
 
     Returns the settings and ``table``: ``{"random / model": {"SSIM frame": ..., "PSNR person": ...}, ...}``.
     Raises :class:`~fewshot_lib.train.checkpoint.CheckpointError` for a missing or unreadable checkpoint and
@@ -109,7 +119,7 @@ def make_model_card(checkpoint: str | Path, targets: int = 4, k: int = 8, seed: 
     frames = max(default_config().frames, 2 * k)      # K ≤ half the video: pose-distant K ≠ random K
     _check_settings(targets, k, videos, finetune_epochs, frames)
     model_cfg, E, G, D = load_networks(checkpoint)
-    warper = load_warping_generator(warp)[1] if warp else None
+    _, warper, D_warp = load_warping_generator(warp) if warp else (None, None, None)
     size = model_cfg.image_size
     config = replace(default_config(), size=size, frames=frames)
     if validation:                                  # people H … 2H − 1 of the held-out range: after the card's 0 … H − 1
@@ -118,7 +128,11 @@ def make_model_card(checkpoint: str | Path, targets: int = 4, k: int = 8, seed: 
     videos = (heldout[len(heldout) // 2:] if validation else heldout)[:videos]
     finetune_cfg = FinetuneConfig.from_checkpoint(checkpoint, epochs=finetune_epochs)
     content, _ = build_content_loss(LossWeights().feed_forward(), finetune_cfg.content_fallback)
-    methods = METHODS + (("fine-tuned",) if finetune_epochs else ()) + (("warp",) if warp else ())
+    if nearest and not warp:
+        raise EvaluationError(f"nearest={nearest}: a setting of the warping generator; give its checkpoint (warp)")
+    nearest_name = f"warp, {nearest} nearest"
+    methods = (METHODS + (("fine-tuned",) if finetune_epochs else ()) + (("warp",) if warp else ())
+               + ((nearest_name,) if nearest else ()))
     people = [embed_person(E, Shots.from_video(v, np.random.default_rng(seed + i).choice(len(v), k, replace=False)))
               for i, v in enumerate(videos)]
     scores = {(s, m): [] for s in SETTINGS for m in methods}
@@ -140,11 +154,13 @@ def make_model_card(checkpoint: str | Path, targets: int = 4, k: int = 8, seed: 
                     outputs["fine-tuned"] = tuned(truth.sketches)
                 if warper is not None:
                     outputs["warp"] = warped(warper, shots, truth)
+                if nearest:
+                    outputs[nearest_name] = warped_from_nearest(warper, D_warp, shots, truth, nearest)
                 for method, x in outputs.items():
                     scores[setting, method].append(region_scores(x, truth.frames, person))
     return {"checkpoint": str(checkpoint), "warp": None if warp is None else str(warp), "videos": len(videos),
             "people": "validation" if validation else "test", "frames_per_video": frames,
-            "targets_per_video": targets, "k": k, "finetune_epochs": finetune_epochs,
+            "targets_per_video": targets, "k": k, "finetune_epochs": finetune_epochs, "nearest": nearest,
             "table": {f"{s} / {m}": {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
                       for (s, m), rows in scores.items()}}
 
@@ -181,6 +197,9 @@ def add_model_card_command(subcommands) -> None:
     p.add_argument("--warp", default=None, help="also the warping generator of this checkpoint")
     p.add_argument("--validation", action="store_true",
                    help="other held-out people than the card's: for choosing between checkpoints")
+    p.add_argument("--nearest", type=at_least_int(1), default=0,
+                   help="with --warp: also the warping person model drawing each target from its N references "
+                        "nearest in pose (what notebook 09's widget does with many shots)")
     p.add_argument("--out", default=None, help="write the results as JSON here")
     p.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
     p.set_defaults(run=_run_model_card)
@@ -191,7 +210,7 @@ def _run_model_card(args: argparse.Namespace) -> int:
 
     out = check_output(args.out, args.overwrite) if args.out else None    # before minutes of measuring
     card = make_model_card(args.checkpoint, args.targets, args.k, args.seed, args.videos, args.finetune_epochs,
-                           args.warp, args.validation)
+                           args.warp, args.validation, args.nearest)
     print(format_model_card(card))
     if out is not None:
         write_json(out, card)

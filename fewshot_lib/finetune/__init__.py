@@ -22,8 +22,9 @@ One module per part: :mod:`.shots` (the T frames), :mod:`.person` (the person mo
 """
 from .shots import Shots, resize_landmarks
 from .person import PersonModel, PersonModelError
-from .tuner import FinetuneConfig, FineTuner, WarpFineTuner, embed_person, finetune
+from .tuner import FinetuneConfig, FineTuner, WarpFineTuner, embed_person, finetune, finetune_warp
 from .cli import add_finetune_command, cli_overrides
 
 __all__ = ["FineTuner", "FinetuneConfig", "PersonModel", "PersonModelError", "Shots", "WarpFineTuner",
-           "add_finetune_command", "cli_overrides", "embed_person", "finetune", "resize_landmarks"]
+           "add_finetune_command", "cli_overrides", "embed_person", "finetune", "finetune_warp",
+           "resize_landmarks"]

@@ -201,6 +201,20 @@ def finetune(E: Embedder, G: Generator, D: Discriminator, shots: Shots, cfg: Fin
              content: ContentLoss | None = None) -> PersonModel:
     """A person model from T shots: fine-tune ``cfg.epochs`` epochs (0: the feed-forward model).
     ``content``: an L_CNT shared by many fine-tunings (see :class:`FineTuner`)."""
-    tuner = FineTuner(E, G, D, shots, cfg, content=content)
+    tuner = FineTuner(E, G, D, shots, cfg, content=loss_for(cfg, content))
     tuner.train(progress=progress)
     return tuner.person_model(info)
+
+
+def finetune_warp(warper, D: Discriminator, shots: Shots, cfg: FinetuneConfig = FinetuneConfig(),
+                  progress: bool = True, info: dict[str, Any] | None = None, content: ContentLoss | None = None):
+    """:func:`finetune` for the warping generator (notebook 10): a
+    :class:`~fewshot_lib.warping.person.WarpPerson` of the T shots (0 epochs: the feed-forward one)."""
+    tuner = WarpFineTuner(warper, D, shots, cfg, content=loss_for(cfg, content))
+    tuner.train(progress=progress)
+    return tuner.person_model(info)
+
+
+def loss_for(cfg: FinetuneConfig, content: ContentLoss | None) -> ContentLoss | None:
+    """The L_CNT to fine-tune with: ``content`` if given; none to load (no VGG) when 0 epochs train nothing."""
+    return ContentLoss({}, {}) if content is None and cfg.epochs == 0 else content

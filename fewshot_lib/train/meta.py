@@ -80,6 +80,8 @@ class TrainConfig:
     d_steps: int = field(default=2, metadata=at_least(1, **MUST_MATCH))      # D steps per E/G step
     variant: str = field(default="FT", metadata=MUST_MATCH)   # "FT": with L_MCH (fine-tunable); "FF": without
     model: str = field(default="paper", metadata=MUST_MATCH)  # what makes x̂: "paper" (E + G) or "warp" (notebook 10)
+    max_flow: float = field(default=0.25, metadata=at_least(0, **MUST_MATCH))   # warp only: the bound on F's
+                                     # residual flow |Δ| (WarpConfig.max_flow; 0: the TPS warps, no flow)
     init: str = ""                   # a fresh run starts E, G, D from this meta-learning checkpoint ("": random)
     match_weight: float = field(default=10.0, metadata=at_least(0, **MUST_MATCH))   # λ_MCH (paper: 10).
                                      # Summed over N it can crush ê to 0: see the model card in
@@ -153,9 +155,9 @@ class EmbedAndGenerate(nn.Module):
 def make_model(train_cfg: TrainConfig, E: Embedder, G: Generator) -> nn.Module:
     """What makes x̂ from a batch: the paper's E + G, or the warping generator around them (notebook 10)."""
     if train_cfg.model == "warp":
-        from ..warping.generator import WarpingGenerator
+        from ..warping.generator import WarpConfig, WarpingGenerator
 
-        return WarpingGenerator(E, G)
+        return WarpingGenerator(E, G, WarpConfig(max_flow=train_cfg.max_flow))
     return EmbedAndGenerate(E, G)
 
 
@@ -349,7 +351,8 @@ class MetaTrainer:
     def state_dict(self) -> dict[str, Any]:
         return {**self.configs(), "step": self.step, "version": __version__,
                 "E": self.E.state_dict(), "G": self.G.state_dict(), "D": self.D.state_dict(),
-                **({"warping": warping_state(self.model)} if self.cfg.model == "warp" else {}),
+                **({"warping": warping_state(self.model), "warp_config": self.model.cfg.to_dict()}
+                   if self.cfg.model == "warp" else {}),
                 "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
                 "scaler_G": self.gan.fast.scaler_G.state_dict(), "scaler_D": self.gan.fast.scaler_D.state_dict(),
                 "torch_rng": torch.get_rng_state()}

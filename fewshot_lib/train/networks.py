@@ -50,23 +50,33 @@ def networks_from_state(state: dict[str, Any], path: str | Path, device: torch.d
 def load_warping_generator(path: str | Path, device: torch.device | str = "cpu"):
     """The warping generator (F, with E and G as its painter) and D from a ``model="warp"`` checkpoint, in
     eval mode. Returns ``(model_cfg, warper, D)``; notebook 10 and ``fewshot animate`` start here."""
-    from ..warping.generator import WarpingGenerator
+    from ..warping.generator import WarpConfig, WarpingGenerator
 
     state = load_checkpoint(path, map_location=device)
     if "warping" not in state:
         raise CheckpointError(f"{path}: not a warping-generator checkpoint (train one with `fewshot train --model "
                               "warp`); for the paper's model use load_networks")
     model_cfg, E, G, D = networks_from_state(state, path, device)
-    warper = WarpingGenerator(E, G)
+    warper = WarpingGenerator(E, G, WarpConfig(**state.get("warp_config", {})))   # older files: the defaults
     warper.load_state_dict({**state["warping"], **warping_state(warper, painter=True)})
     return model_cfg, warper.to(device).eval(), D
 
 
-def export_weights(checkpoint: str | Path, out: str | Path) -> Path:
+def export_weights(checkpoint: str | Path, out: str | Path, max_flow: float | None = None) -> Path:
     """A compact copy of a training checkpoint: configs, step and E, G, D weights, no optimiser state.
 
-    This is what gets committed and shipped (``load_networks`` reads both kinds).
+    This is what gets committed and shipped (``load_networks`` reads both kinds). ``max_flow``: a warping
+    generator's new bound on its residual flow (``WarpConfig.max_flow``; 0: its flow switched off, the TPS
+    warps kept, as in the shipped ``warp_cpu64``).
     """
+    from ..warping.generator import WarpConfig
+
     state = load_checkpoint(checkpoint)
-    keep = ("model_config", "train_config", "num_videos", "step", "version", "E", "G", "D", "warping")
-    return save_checkpoint(out, {key: state[key] for key in keep if key in state})   # "warping": warp runs only
+    keep = ("model_config", "train_config", "num_videos", "step", "version", "E", "G", "D", "warping",
+            "warp_config")
+    state = {key: state[key] for key in keep if key in state}            # "warp…": warp runs only
+    if max_flow is not None:
+        if "warping" not in state:
+            raise CheckpointError(f"{checkpoint}: max_flow is a warping generator's; this is the paper's model")
+        state["warp_config"] = WarpConfig(**{**state.get("warp_config", {}), "max_flow": max_flow}).to_dict()
+    return save_checkpoint(out, state)

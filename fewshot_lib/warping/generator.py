@@ -13,7 +13,7 @@ target pose (sketch y_t, landmarks l_t) and K references x_k (sketches y_k, land
 
 F's last layer starts at zero, so training starts from the classical solution: each reference's
 TPS warp, weighted towards the reference nearest in pose (β d_k), and m ≈ σ(mask_bias). The flow
-Δ_k is a residual in grid_sample's normalised coordinates, bounded by ``max_flow``.
+Δ_k is a residual in grid_sample's normalised coordinates, bounded by ``max_flow`` (0: no flow, the TPS warps alone).
 
 :class:`WarpingGenerator` returns ``(x̂, e)`` like the paper's E + G, so meta-learning trains it with
 the same episodes, losses and step (``TrainConfig(generator="warp")``); :meth:`WarpingGenerator.parts`
@@ -38,14 +38,15 @@ class WarpConfig:
     """Sizes of the flow network and the starting point of the blend; saved in every checkpoint."""
 
     widths: tuple[int, int, int] = (32, 64, 96)   # F's channels at S, S/2, S/4
-    max_flow: float = 0.25                        # |Δ| ≤ this, in normalised units (1 = half the image)
+    max_flow: float = 0.25                        # |Δ| ≤ this, in normalised units (1 = half the image);
+                                                  # 0: no residual flow, each reference moves by its TPS warp
     pose_prior: float = 50.0                      # β at the start: c_k ∝ exp(−β d_k) before any training
     mask_bias: float = 3.0                        # m = σ(3) ≈ 0.95 at the start: mostly warped pixels
 
     def __post_init__(self):
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
-        if len(self.widths) != 3 or min(self.widths) < 1 or self.max_flow <= 0:
-            raise ValueError(f"WarpConfig: widths must be 3 positive channel counts and max_flow > 0, got {self}")
+        if len(self.widths) != 3 or min(self.widths) < 1 or self.max_flow < 0:
+            raise ValueError(f"WarpConfig: widths must be 3 positive channel counts and max_flow ≥ 0, got {self}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,9 +148,10 @@ def warp_and_blend(flow: FlowNetwork, log_beta: torch.Tensor, frames: torch.Tens
     inputs = torch.cat([x_tps, warp(sketches, g), y_t[:, None].expand(B, K, 3, S, S)], 2)   # (B, K, 9, S, S)
     delta, a, o = flow(inputs.reshape(B * K, 9, S, S))                         # (BK, S, S, 2), (BK, S, S) ×2
     grid = g + delta.reshape(B, K, S, S, 2)                                    # g_k + Δ_k
+    x_moved = x_tps if flow.max_flow == 0 else warp(frames, grid)             # Δ ≡ 0: the TPS warps themselves
     d = pose_distance(landmarks, target_landmarks, S)                          # d_k (B, K)
     c = (a.reshape(B, K, S, S) - log_beta.exp() * d[..., None, None]).softmax(dim=1)   # c_k, Σ_k c_k = 1
-    x_warp = (c[:, :, None] * warp(frames, grid)).sum(1)                       # x_w (B, 3, S, S)
+    x_warp = (c[:, :, None] * x_moved).sum(1)                                  # x_w (B, 3, S, S)
     m = torch.sigmoid((c * o.reshape(B, K, S, S)).sum(1, keepdim=True))        # m (B, 1, S, S)
     x_hat = m * x_warp + (1 - m) * painted                                     # (B, 3, S, S)
     return {"x_hat": x_hat, "grid": grid, "tps_grid": g, "confidence": c, "mask": m, "warped": x_warp,

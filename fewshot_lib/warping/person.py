@@ -24,7 +24,7 @@ from ..errors import FewshotError
 from .. import __version__
 from ..models import Generator, ModelConfig
 from ..safetensors_file import check_finite, damaged, read_safetensors, write_safetensors
-from .generator import FlowNetwork, WarpConfig, compose_high_res, warp_and_blend
+from .generator import FlowNetwork, WarpConfig, compose_high_res, pose_distance, warp_and_blend
 
 WARP_PERSON_FORMAT = "fewshot_lib warping person model"
 WARP_PERSON_FORMAT_VERSION = "1"
@@ -34,12 +34,22 @@ class WarpPersonError(FewshotError, ValueError):
     """A warping person-model file is missing, unreadable or not made by fewshot_lib."""
 
 
+def pick(references: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
+    """``references`` (T, …) at the indices ``chosen`` (B, n) → (B, n, …); all T of them: a view, no copy."""
+    B, n = chosen.shape
+    return references[None].expand(B, *references.shape) if n == len(references) else references[chosen]
+
+
 class WarpPerson(nn.Module):
     """x̂ from a target sketch and landmarks, warping this person's own ``frames``.
 
     ``flow``, ``log_beta``: the warping generator's F and log β; ``generator``: G without P;
     ``psi``: ψ′ (n_psi,); ``frames``, ``sketches`` (T, 3, S, S) and ``landmarks`` (T, 68, 2): the
     references; ``info``: JSON-able notes on how it was made.
+
+    ``nearest`` (a drawing choice, not saved): draw each frame from the ``nearest`` references closest in
+    pose to its target (0: all T). F runs once per reference drawn, so a live widget of many shots
+    draws ``T / nearest`` times faster; the pose prior already gives the far ones little weight.
     """
 
     def __init__(self, flow: FlowNetwork, log_beta: torch.Tensor, generator: Generator, psi: torch.Tensor,
@@ -56,6 +66,7 @@ class WarpPerson(nn.Module):
         self.register_buffer("reference_landmarks",                            # (T, 68, 2) pixels of S
                              torch.as_tensor(np.asarray(landmarks), dtype=torch.float32).clone())
         self.info = dict(info or {})
+        self.nearest = 0
 
     @property
     def cfg(self) -> ModelConfig:
@@ -70,15 +81,23 @@ class WarpPerson(nn.Module):
         """The references' landmarks ``(T, 68, 2)`` as numpy, as :class:`~fewshot_lib.finetune.PersonModel` has them."""
         return self.reference_landmarks.cpu().numpy()
 
+    def references(self, landmarks: torch.Tensor) -> torch.Tensor:
+        """Which references draw each target (landmarks (B, 68, 2)): indices (B, n), all T or the nearest."""
+        B, T = landmarks.shape[0], len(self.frames)
+        if not 0 < self.nearest < T:
+            return torch.arange(T, device=landmarks.device).expand(B, T)
+        d = pose_distance(self.reference_landmarks[None].expand(B, T, 68, 2), landmarks, self.size)   # d_k (B, T)
+        return d.topk(self.nearest, dim=1, largest=False).indices                                   # (B, n)
+
     @torch.no_grad()
     def parts(self, sketches: torch.Tensor, landmarks: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every intermediate for target sketches (B, 3, S, S) and their landmarks (B, 68, 2) (pixels of S)."""
-        B, T = sketches.shape[0], len(self.frames)
+        """Every intermediate for target sketches (B, 3, S, S) and their landmarks (B, 68, 2) (pixels of S);
+        ``"references"``: the indices (B, n) of the references drawn."""
+        chosen = self.references(landmarks)                                               # (B, n)
         painted = self.generator.forward_from_psi(sketches, self.psi)                     # (B, 3, S, S)
-        frames = self.frames[None].expand(B, T, *self.frames.shape[1:])                   # (B, T, 3, S, S)
-        references = self.sketches[None].expand(B, T, *self.sketches.shape[1:])
-        return warp_and_blend(self.flow, self.log_beta, frames, references,
-                              self.reference_landmarks[None].expand(B, T, 68, 2), sketches, landmarks, painted)
+        parts = warp_and_blend(self.flow, self.log_beta, pick(self.frames, chosen), pick(self.sketches, chosen),
+                               pick(self.reference_landmarks, chosen), sketches, landmarks, painted)
+        return {**parts, "references": chosen}
 
     def forward(self, sketches: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
         """Frames (B, 3, S, S) in [-1, 1]."""
@@ -92,9 +111,8 @@ class WarpPerson(nn.Module):
     def forward_high_res(self, sketches: torch.Tensor, landmarks: torch.Tensor,
                          frames_high_res: torch.Tensor) -> torch.Tensor:
         """Frames at the side R of ``frames_high_res`` (T, 3, R, R): the same T references, sharper."""
-        B = sketches.shape[0]
-        references = frames_high_res[None].expand(B, *frames_high_res.shape)    # (B, T, 3, R, R)
-        return compose_high_res(self.parts(sketches, landmarks), references)
+        parts = self.parts(sketches, landmarks)
+        return compose_high_res(parts, pick(frames_high_res, parts["references"]))   # (B, n, 3, R, R)
 
     # ------------------------------------------------------------------ safetensors file
     def save(self, path: str | Path) -> Path:
