@@ -6,6 +6,7 @@ import torch
 
 from fewshot_lib.data import SyntheticConfig, synthetic_split
 from fewshot_lib.finetune import FinetuneConfig, Shots, finetune
+from fewshot_lib.landmarks import draw_sketches
 from fewshot_lib.models import Discriminator, Embedder, Generator, get_preset
 from fewshot_lib.puppeteer import driving_landmarks
 from fewshot_lib.widgets import SLIDERS, PuppetWidget
@@ -87,3 +88,30 @@ def test_the_method_switch_draws_with_the_warping_person_model():
     assert np.abs(warped - own).mean() < np.abs(painted - own).mean()
     with pytest.raises(KeyError, match="no method"):
         widget.set_method("tps")
+
+
+def test_a_compiled_widget_draws_the_same_frames(widget):
+    from fewshot_lib.widgets import drawer
+
+    compiled = drawer(widget.person, compile=True)
+    landmarks = widget.person.landmarks[2:3]                 # (1, 68, 2)
+    sketches = torch.from_numpy(draw_sketches(landmarks, widget.person.size)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(compiled.draw(sketches, torch.from_numpy(landmarks)),
+                                   widget.person.draw(sketches, torch.from_numpy(landmarks)), atol=1e-4, rtol=0)
+
+
+def test_a_widget_whose_compiling_fails_says_so_and_draws_uncompiled(widget, monkeypatch, capsys):
+    from fewshot_lib.widgets import drawer
+
+    def no_compiler(module, *args, **kwargs):                # as torch.compile fails without a C++ compiler
+        def fail(*_args, **_kwargs):
+            raise RuntimeError("no working C++ compiler found\nmore details")
+        module.forward = fail
+    monkeypatch.setattr(torch.nn.Module, "compile", no_compiler)
+    fallback = drawer(widget.person, compile=True)
+    assert "torch.compile failed (RuntimeError: no working C++ compiler found); the widget draws without " \
+           "compiling" in capsys.readouterr().out
+    landmarks = widget.person.landmarks[:1]
+    sketches = torch.from_numpy(draw_sketches(landmarks, widget.person.size)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    assert fallback.draw(sketches, torch.from_numpy(landmarks)).shape == (1, 3, 32, 32)

@@ -16,7 +16,8 @@ With ``--learned`` (the shipped warping generator ``warp_cpu64``, a feed-forward
 synthetic shot): ``"kind": "learned_warp"``, frames drawn at the model's 64² and composed on a 256²
 reference (``WarpPerson.forward_high_res``: painter, flow network, TPS, blend); and
 ``"kind": "widget"``, the puppeteering widget of notebook 09 redrawing with each method (sketch +
-model + PNG), as its own frames-per-second counter reports it.
+model + PNG), as its own frames-per-second counter reports it; ``--compile``: the widget drawing through
+``torch.compile``d person models (``PuppetWidget(compile=True)``; the compiling is not timed).
 """
 from __future__ import annotations
 
@@ -87,6 +88,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 256], help="frame sides")
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 8], help="frames per call")
     parser.add_argument("--learned", action="store_true", help="also the learned warping generator and the widget")
+    parser.add_argument("--compile", action="store_true", help="with --learned: the widget compiled")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(json.dumps({"kind": "setup", "torch": torch.__version__, "threads": torch.get_num_threads(),
@@ -105,10 +107,10 @@ def main() -> None:
             print(json.dumps(line), flush=True)
     if args.learned:
         for batch in args.batch:
-            learned(args.seconds, batch)
+            learned(args.seconds, batch, args.compile)
 
 
-def learned(seconds: float, batch: int) -> None:
+def learned(seconds: float, batch: int, compile: bool = False) -> None:
     """The learned warping generator at 256² and the widget's redraw rate with each method (JSON lines)."""
     from fewshot_lib.data import SyntheticConfig, synthetic_split
     from fewshot_lib.finetune import FinetuneConfig, Shots, finetune, finetune_warp
@@ -137,12 +139,12 @@ def learned(seconds: float, batch: int) -> None:
                       "load_average": os.getloadavg()[0]}), flush=True)
     _, E, G, D_paper = load_networks(pretrained_checkpoint())
     paper = finetune(E, G, D_paper, shot, FinetuneConfig(epochs=0), progress=False)
-    widget = PuppetWidget(paper, display_size=256, methods={"warp": person})
+    widget = PuppetWidget(paper, display_size=256, methods={"warp": person}, compile=compile)
     for method in ("paper", "warp"):
         widget.set_method(method)
         poses = itertools.cycle(np.linspace(-20, 20, 9))
         rate(lambda: widget.update(yaw=next(poses)), seconds)
-        print(json.dumps({"kind": "widget", "method": method, "size": MODEL_SIZE, "display": 256,
+        print(json.dumps({"kind": "widget", "method": method, "size": MODEL_SIZE, "display": 256, "compiled": compile,
                           "frames_per_s": round(widget.frames_per_second, 1), "load_average": os.getloadavg()[0]}),
               flush=True)
 

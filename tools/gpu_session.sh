@@ -12,6 +12,7 @@
 set -u
 device=${DEVICE:-cuda}; limit=${LIMIT:-585}; workers=${WORKERS:-14}
 init=${INIT:-fewshot_lib/assets/warp_cpu64.pt}     # a warping checkpoint goes on with its F and β
+max_flow=${MAX_FLOW:-0.25}                          # F's flow bound while training (0: the shipped file's, flow off)
 [ -n "${SKIP_INSTALL:-}" ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
   --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 FEWSHOT_SMOKE=0 FEWSHOT_OFFLINE=1 FEWSHOT_HOME=/tmp/fewshot_home
@@ -27,7 +28,8 @@ echo "== warping generator: ${left} s of training from ${init}"
 [ "$left" -gt 40 ] || exit 0
 timeout -s KILL "$left" python3 -m fewshot_lib train --model warp --init "$init" --preset cpu64 --data synthetic \
   --out /tmp/warp --lr-g 2e-4 --lr-d 4e-4 --match-weight 0.1 --precision fp32 --log-every 25 --sample-every 1000 \
-  --checkpoint-every 200 --steps 100000 --device "$device" --num-workers "$workers" > /tmp/warp.txt 2>&1
+  --checkpoint-every 200 --steps 100000 --max-flow "$max_flow" --device "$device" --num-workers "$workers" \
+  > /tmp/warp.txt 2>&1
 tr '\r' '\n' < /tmp/warp.txt | grep -v "^meta-learning:" | head -12
 tr '\r' '\n' < /tmp/warp.txt | tail -1
 python3 -c "from fewshot_lib.train.networks import export_weights; export_weights('/tmp/warp/checkpoint.pt', '$OUT/warp.pt')"
