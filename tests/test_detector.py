@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 
 from fewshot_lib.cli import main
-from fewshot_lib.detector import (SHIPPED, DetectorConfig, DetectorError, FakeDetector, FramesConfig,
+from fewshot_lib.detector import (SHIPPED, DetectorConfig, FakeDetector, FramesConfig,
                                   PERTURBATIONS, augment, build_frames, generator_aucs, load_detector, make_fakes,
                                   clips, roc_auc, roc_curve, train_detector)
 from fewshot_lib.video import write_video

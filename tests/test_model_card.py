@@ -85,7 +85,7 @@ def test_model_card_command_writes_json_and_never_overwrites_by_accident(checkpo
     out.write_text("keep me")
     assert main(args) == 1
     err = capsys.readouterr().err.strip()
-    assert err == f"fewshot model-card: {out} already exists; choose another name, or pass --overwrite"
+    assert err == f"fewshot model-card: {out} already exists; choose another name, or pass --overwrite to replace it"
     assert out.read_text() == "keep me"
     assert main(args + ["--overwrite"]) == 0 and json.loads(out.read_text())["videos"] == 1
 

@@ -35,11 +35,11 @@ from .model_card import (METHODS, REGIONS, SETTINGS, format_model_card, make_mod
 from .protocol import (BASELINES, METRICS, VARIANTS, EvalConfig, Measurement, add_evaluate_command, heldout_videos,
                        is_synthetic, measure, self_reenactment, split_frames, summarize)
 from .references import pose_distance, reference_frames, reference_settings
-from .report import check_output, format_table, plot_summary, quality_bar, write_json
+from .report import format_table, plot_summary, quality_bar, write_json
 
 __all__ = [
     "BASELINES", "LEAK_MODES", "METHODS", "METRICS", "PROPORTIONS", "REGIONS", "SETTINGS", "VARIANTS", "EvalConfig",
-    "EvaluationError", "IdentityNetwork", "Measurement", "adaptation_leak", "add_evaluate_command", "check_output",
+    "EvaluationError", "IdentityNetwork", "Measurement", "adaptation_leak", "add_evaluate_command",
     "cross_reenactment", "csim", "face_proportions", "fid_from_features", "format_leak", "format_model_card",
     "format_table", "frechet_distance", "gaussian_window", "heldout_videos", "identity_leak", "identity_swap",
     "is_synthetic", "leak_of_pair", "leak_summary", "make_model_card", "mean_colour", "mean_frame", "measure",

@@ -194,9 +194,10 @@ def add_identity_leak_command(subcommands) -> None:
 
 
 def _run_identity_leak(args: argparse.Namespace) -> int:
-    from .report import check_output, write_json
+    from ..errors import output_path
+    from .report import write_json
 
-    out = check_output(args.json, args.overwrite) if args.json else None   # known errors: printed by the CLI
+    out = output_path(args.json, args.overwrite) if args.json else None   # known errors: printed by the CLI
     pairs = adaptation_leak(args.pairs, args.frames, args.shots, args.size)
     print(format_leak(pairs, args.frames, args.shots, args.size))
     if out is not None:

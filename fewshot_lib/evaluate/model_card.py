@@ -206,9 +206,10 @@ def add_model_card_command(subcommands) -> None:
 
 
 def _run_model_card(args: argparse.Namespace) -> int:
-    from .report import check_output, write_json
+    from ..errors import output_path
+    from .report import write_json
 
-    out = check_output(args.out, args.overwrite) if args.out else None    # before minutes of measuring
+    out = output_path(args.out, args.overwrite) if args.out else None    # before minutes of measuring
     card = make_model_card(args.checkpoint, args.targets, args.k, args.seed, args.videos, args.finetune_epochs,
                            args.warp, args.validation, args.nearest)
     print(format_model_card(card))

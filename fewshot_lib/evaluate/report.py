@@ -9,8 +9,8 @@ Each takes the summary of :func:`~fewshot_lib.evaluate.protocol.summarize` (one 
 * :func:`quality_bar`: the claims the course checks (more shots help; fine-tuning helps), each ✓, tie or ✗
   from a paired comparison over the videos (it takes the rows, not the summary).
 
-:func:`check_output` and :func:`write_json` are how the measurement commands (``fewshot model-card``,
-``fewshot identity-leak``) write their results: never over an existing file unless asked, never half a file.
+:func:`write_json` is how the measurement commands (``fewshot model-card``, ``fewshot identity-leak``) write
+their results, after :func:`~fewshot_lib.errors.output_path` has refused an existing file: never half a file.
 
 Introduced in notebook 08; ``fewshot evaluate`` writes all three.
 """
@@ -23,7 +23,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..atomic import atomic_write
-from .metrics import EvaluationError
 from .protocol import BASELINES, VARIANTS
 
 
@@ -126,16 +125,6 @@ def quality_bar(rows: Sequence[dict[str, Any]], metric: str = "SSIM",
 
 
 # ------------------------------------------------------------------------------------ result files
-def check_output(path: str | Path, overwrite: bool = False) -> Path:
-    """``path`` as a Path if a results file may be written there, else an :class:`EvaluationError` saying why."""
-    path = Path(path)
-    if path.is_dir():
-        raise EvaluationError(f"{path}: is a folder; give the results file's name")
-    if path.exists() and not overwrite:
-        raise EvaluationError(f"{path} already exists; choose another name, or pass --overwrite")
-    return path
-
-
 def write_json(path: str | Path, data: Any) -> Path:
     """Write ``data`` as indented JSON to ``path`` (folders made as needed), atomically."""
     path = Path(path)
