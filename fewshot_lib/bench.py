@@ -37,6 +37,7 @@ pixel L1) on CPUs, unless ``--content`` says otherwise. Introduced in the README
 """
 from __future__ import annotations
 
+import copy
 import gc
 import json
 import os
@@ -49,12 +50,11 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import torch
-from torch.nn.utils import parametrize
 from torch.utils.flop_counter import FlopCounterMode
 
 from .flags import at_least_int
 from .losses import FALLBACKS
-from .models import Generator, get_preset
+from .models import Generator, fold_spectral_norms, get_preset
 from .train.batches import StepBatchSampler
 from .train.meta import PRECISIONS, MetaTrainer, TrainConfig, choose_memory_format, choose_precision, training_dataset
 
@@ -203,21 +203,12 @@ def count_flops(run) -> int:
 # ------------------------------------------------------------------------------------ the person model
 def inference_generator(G: Generator, dtype: torch.dtype = torch.float32,
                         memory_format: torch.memory_format = torch.contiguous_format) -> Generator:
-    """A copy of G for drawing frames only: eval mode, no gradients, and every spectral norm
-    baked into a plain weight W / σ(W) (in training G recomputes it at every call), in ``dtype``.
-
-    The copy is built afresh and loaded (not ``deepcopy``-ed): removing a parametrization edits
-    its module's class, which a deep copy shares with the original.
-    """
-    with torch.random.fork_rng(devices=[]):           # building draws initial weights: leave the RNG alone
-        baked = Generator(G.cfg)
-    baked.load_state_dict(G.state_dict())
-    baked.eval().requires_grad_(False)
-    for module in baked.modules():
-        if parametrize.is_parametrized(module, "weight"):
-            parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
-    device = next(G.parameters()).device
-    return baked.to(device=device, dtype=dtype, memory_format=memory_format)
+    """A copy of G for drawing frames only (:func:`~fewshot_lib.models.fold_spectral_norms`: eval mode, no
+    gradients, every spectral norm baked into a plain weight W / σ(W)), in ``dtype`` and ``memory_format``."""
+    baked = fold_spectral_norms(G)
+    baked = copy.deepcopy(G).eval() if baked is G else baked        # nothing to fold: still never G itself
+    baked.requires_grad_(False)
+    return baked.to(dtype=dtype, memory_format=memory_format)
 
 
 def bench_person_model(G: Generator, setting: Setting, device: torch.device, batch: int,
