@@ -106,23 +106,32 @@ def main() -> None:
                 line["grid_size"] = MODEL_SIZE
             print(json.dumps(line), flush=True)
     if args.learned:
+        shot, person, paper = one_shot_people()
         for batch in args.batch:
-            learned(args.seconds, batch, args.compile)
+            learned(shot, person, args.seconds, batch)
+        widget_rates(paper, person, args.seconds, args.compile)   # the widget draws one frame at a time
 
 
-def learned(seconds: float, batch: int, compile: bool = False) -> None:
-    """The learned warping generator at 256² and the widget's redraw rate with each method (JSON lines)."""
+def one_shot_people():
+    """A held-out synthetic person's first frame as one shot, and its feed-forward person models: the shipped
+    warping generator's and the paper model's."""
     from fewshot_lib.data import SyntheticConfig, synthetic_split
     from fewshot_lib.finetune import FinetuneConfig, Shots, finetune, finetune_warp
-    from fewshot_lib.landmarks import draw_sketches
     from fewshot_lib.pretrained import pretrained_checkpoint
     from fewshot_lib.train.networks import load_networks, load_warping_generator
-    from fewshot_lib.widgets import PuppetWidget
 
     (video,) = synthetic_split("heldout", SyntheticConfig(size=MODEL_SIZE, frames=8, heldout_identities=1, videos=1))
     shot = Shots.from_video(video, [0])
     _, warper, D = load_warping_generator(pretrained_checkpoint("warp_cpu64"))
-    person = finetune_warp(warper, D, shot, FinetuneConfig(epochs=0), progress=False)
+    _, E, G, D_paper = load_networks(pretrained_checkpoint())
+    return (shot, finetune_warp(warper, D, shot, FinetuneConfig(epochs=0), progress=False),
+            finetune(E, G, D_paper, shot, FinetuneConfig(epochs=0), progress=False))
+
+
+def learned(shot, person, seconds: float, batch: int) -> None:
+    """The learned warping generator's frames at 256², ``batch`` per call (a JSON line)."""
+    from fewshot_lib.landmarks import draw_sketches
+
     big = torch.nn.functional.interpolate(shot.frames, size=256, mode="bicubic", align_corners=False)   # (1, 3, 256, 256)
     targets = target_landmarks(64, seed=1)
     sketches = torch.from_numpy(draw_sketches(targets, MODEL_SIZE)).permute(0, 3, 1, 2).float() / 127.5 - 1
@@ -137,8 +146,12 @@ def learned(seconds: float, batch: int, compile: bool = False) -> None:
     print(json.dumps({"kind": "learned_warp", "size": 256, "grid_size": MODEL_SIZE, "batch": batch,
                       "frames_per_s": round(wall * batch, 1), "cpu_frames_per_s": round(cpu * batch, 1),
                       "load_average": os.getloadavg()[0]}), flush=True)
-    _, E, G, D_paper = load_networks(pretrained_checkpoint())
-    paper = finetune(E, G, D_paper, shot, FinetuneConfig(epochs=0), progress=False)
+
+
+def widget_rates(paper, person, seconds: float, compile: bool) -> None:
+    """The widget's redraw rate with each method (JSON lines)."""
+    from fewshot_lib.widgets import PuppetWidget
+
     widget = PuppetWidget(paper, display_size=256, methods={"warp": person}, compile=compile)
     for method in ("paper", "warp"):
         widget.set_method(method)

@@ -118,6 +118,8 @@ def make_model_card(checkpoint: str | Path, targets: int = 4, k: int = 8, seed: 
 
     frames = max(default_config().frames, 2 * k)      # K ≤ half the video: pose-distant K ≠ random K
     _check_settings(targets, k, videos, finetune_epochs, frames)
+    if nearest and not warp:
+        raise EvaluationError(f"nearest={nearest}: a setting of the warping generator: give its checkpoint (--warp)")
     model_cfg, E, G, D = load_networks(checkpoint)
     _, warper, D_warp = load_warping_generator(warp) if warp else (None, None, None)
     size = model_cfg.image_size
@@ -128,8 +130,6 @@ def make_model_card(checkpoint: str | Path, targets: int = 4, k: int = 8, seed: 
     videos = (heldout[len(heldout) // 2:] if validation else heldout)[:videos]
     finetune_cfg = FinetuneConfig.from_checkpoint(checkpoint, epochs=finetune_epochs)
     content, _ = build_content_loss(LossWeights().feed_forward(), finetune_cfg.content_fallback)
-    if nearest and not warp:
-        raise EvaluationError(f"nearest={nearest}: a setting of the warping generator; give its checkpoint (warp)")
     nearest_name = f"warp, {nearest} nearest"
     methods = (METHODS + (("fine-tuned",) if finetune_epochs else ()) + (("warp",) if warp else ())
                + ((nearest_name,) if nearest else ()))
